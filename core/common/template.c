@@ -1,0 +1,1 @@
+/* placeholder */ typedef int aduan_placeholder_t;

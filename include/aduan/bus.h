@@ -1,0 +1,171 @@
+/*  bus.h - the messages of the Aduan bus, defined once.
+
+    Every message is one ZeroMQ multipart message:
+
+        [routing id]            only on ROUTER sockets, handled by the caller
+        "ADU/1"                 protocol tag; ADUAN_PROTOCOL, bumped with any change below
+        "INTAKE"                message type name
+        "<message id>"          1..64 printable ASCII chars, chosen by the sender
+        field 1 .. field n      the fields of the type, in the order of the schema in bus.c,
+                                always all of them; an empty frame is an empty/absent value
+        attachments             only INTAKE and DELIVER: triples [name][content type][data]
+
+    Field kinds: a line (UTF-8, no control characters: nothing can smuggle a CR/LF into a
+    header), a text (UTF-8, newlines and tabs allowed), an unsigned integer (decimal ASCII),
+    a flag ("0"/"1"), an enum (one of a fixed list of words), bytes (anything).
+    Every field has a maximum size; the whole message has the caller's maximum.
+
+    The decoder checks all of it and refuses anything else with a reason; it never aborts.
+    Intake endpoint (core ROUTER, adapters DEALER):
+        HELLO, HEARTBEAT both ways, INTAKE -> ACK | NACK, DELIVER -> RESULT
+    Events endpoint (core PUB): EVENT
+    Control endpoint (core ROUTER, aduanctl DEALER): REQUEST -> REPLY
+*/
+#ifndef ADUAN_BUS_H
+#define ADUAN_BUS_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADUAN_PROTOCOL "ADU/1"
+#define ADUAN_MSG_ID_MAX 64
+
+typedef enum {
+    ADUAN_MSG_HELLO = 1,
+    ADUAN_MSG_HEARTBEAT,
+    ADUAN_MSG_INTAKE,
+    ADUAN_MSG_ACK,
+    ADUAN_MSG_NACK,
+    ADUAN_MSG_DELIVER,
+    ADUAN_MSG_RESULT,
+    ADUAN_MSG_EVENT,
+    ADUAN_MSG_REQUEST,
+    ADUAN_MSG_REPLY,
+    ADUAN_MSG_TYPE_COUNT
+} aduan_msg_type_t;
+
+/* INTAKE.flags */
+#define ADUAN_INTAKE_INCOMPLETE 0x1u /* parts missing (SMS timeout): registered as it is */
+#define ADUAN_INTAKE_AUTOMATIC 0x2u  /* sent by a machine: never answered automatically */
+
+typedef struct {
+    unsigned char *data;
+    size_t size;
+} aduan_bytes_t;
+
+typedef struct {
+    char *name;         /* as the sender gave it: the core sanitises it before any use */
+    char *content_type; /* e.g. "image/png"; may be empty */
+    aduan_bytes_t content;
+} aduan_attachment_t;
+
+typedef struct {
+    aduan_msg_type_t type;
+    char id[ADUAN_MSG_ID_MAX + 1];
+    union {
+        struct {
+            char *channel;      /* "sms", "email", "phone", "box", or a test's name */
+            char *account;      /* modem identity, mailbox, ... */
+            char *capabilities; /* comma-separated words, free for the channel */
+            char *software;     /* adapter version, for the log */
+        } hello;
+        struct {
+            char *channel;
+            char *account;
+            char *dedupe_key;   /* stable for the item at its source: see DESIGN.md */
+            char *intent;       /* "complaint" or "status" (a CEK/STATUS query) */
+            char *from_addr;    /* E.164 number or mail address */
+            char *from_name;
+            uint64_t received_at; /* ms since the epoch, as the source dates it; 0 = unknown */
+            char *subject;
+            char *text;
+            char *thread_ticket; /* ticket the channel found in the item (subject, text) */
+            char *in_reply_to;   /* Message-IDs this item answers, space-separated */
+            char *references;
+            char *message_ref;   /* the item's own id at its source (Message-ID, ...) */
+            uint64_t flags;      /* ADUAN_INTAKE_* */
+            char *quarantine_reason; /* set: the channel could not parse it; keep, no ticket */
+            aduan_bytes_t raw;   /* the original, byte for byte */
+        } intake;
+        struct {
+            char *ref;          /* id of the INTAKE acknowledged */
+            char *ticket;       /* empty for a quarantined item */
+            char *disposition;  /* new, followup, duplicate, status, quarantined */
+        } ack;
+        struct {
+            char *ref;
+            char *reason;
+            bool permanent;     /* false: try again later */
+        } nack;
+        struct {
+            uint64_t outbox_id;
+            char *channel;
+            char *account;
+            char *kind;         /* ack, notice, response, status, reminder */
+            char *ticket;
+            char *to_addr;
+            char *to_name;
+            char *subject;
+            char *text;
+            char *message_id;   /* stable for the outbox row: a retry carries the same */
+            char *in_reply_to;
+            char *references;
+            bool automatic;     /* an automatic reply (RFC 3834 Auto-Submitted) */
+            uint64_t attempt;   /* 1 for the first try */
+        } deliver;
+        struct {
+            uint64_t outbox_id;
+            char *status;       /* sent, delivered, temporary, permanent */
+            char *provider_id;  /* SMS message reference, SMTP queue id, ... */
+            char *detail;
+        } result;
+        struct {
+            char *topic;        /* ticket.new, ticket.followup, outbox.sent, ... */
+            char *ticket;
+            char *detail;       /* JSON object */
+        } event;
+        struct {
+            char *command;      /* list, show, search, stats, quarantine, ... */
+            char *actor;        /* OS user of the caller */
+            char *args;         /* JSON object */
+        } request;
+        struct {
+            char *status;       /* ok, refused, error */
+            char *body;         /* JSON */
+        } reply;
+    };
+    aduan_attachment_t *attachments;
+    size_t attachment_count;
+} aduan_msg_t;
+
+/* Returns a zeroed message of the type with a fresh unique id; caller owns it. */
+aduan_msg_t *aduan_msg_new(aduan_msg_type_t type);
+/* Frees every field and attachment and NULLs the pointer. NULL-safe. */
+void aduan_msg_destroy(aduan_msg_t **self_p);
+
+/* Replaces a string field with a copy of value (NULL allowed); returns 0 or -1. */
+int aduan_msg_set(char **field, const char *value);
+/* Adds an attachment, copying name, type and data; returns 0 or -1. */
+int aduan_msg_attach(aduan_msg_t *self, const char *name, const char *content_type,
+                     const void *data, size_t size);
+
+/* Names: "INTAKE" for ADUAN_MSG_INTAKE; NULL for an unknown type. */
+const char *aduan_msg_type_name(aduan_msg_type_t type);
+
+/*  Encodes the message. Returns a new zmsg the caller owns, or NULL when the message breaks
+    its own schema (a programmer error; reason says which field). */
+zmsg_t *aduan_msg_encode(const aduan_msg_t *self, char *reason, size_t reasonlen);
+
+/*  Decodes and checks a message (without routing id). Takes ownership of *zmsg_p and NULLs
+    it. Returns a new message the caller owns, or NULL with the reason for the refusal.
+    max_size bounds the sum of all frames. If the message id could be read, it is copied to
+    id_out (which may be NULL) so the refusal can name it. */
+aduan_msg_t *aduan_msg_decode(zmsg_t **zmsg_p, size_t max_size, char *id_out, char *reason,
+                              size_t reasonlen);
+
+/* Encodes and sends, prefixed by routing_id when not NULL (ROUTER). 0 or -1. */
+int aduan_msg_send(const aduan_msg_t *self, zsock_t *sock, zframe_t *routing_id);
+
+#endif

@@ -1,0 +1,25 @@
+/*  clock.h - time comes from here, so tests move it instead of sleeping. */
+#ifndef ADUAN_CLOCK_H
+#define ADUAN_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct aduan_clock {
+    int64_t (*now_ms)(void *ctx); /* ms since the epoch */
+    void *ctx;
+} aduan_clock_t;
+
+/* The wall clock (CLOCK_REALTIME). */
+extern const aduan_clock_t aduan_clock_real;
+
+/* now in ms since the epoch from the given clock; NULL means the wall clock. */
+int64_t aduan_clock_now_ms(const aduan_clock_t *clock);
+
+/* A monotonic reading in ms, for timeouts and latencies (never for dates). */
+int64_t aduan_monotonic_ms(void);
+
+/* Formats ms since the epoch as UTC "2026-11-28T01:02:03Z" into out (at least 21 bytes). */
+const char *aduan_format_utc(int64_t ms, char *out, size_t outlen);
+
+#endif

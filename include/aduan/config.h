@@ -1,0 +1,102 @@
+/*  config.h - the one configuration file (INI, read with libinih).
+
+    Every key is declared once, in the table in core/common/config.c, with its type, bounds,
+    default and a line of help; README.md's key reference is that table. Unknown sections
+    and keys, bad values and values out of bounds are errors that name file:line.
+    Staff members are sections of their own: [staff.budi] name=, role=, phone=, ...
+*/
+#ifndef ADUAN_CONFIG_H
+#define ADUAN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    ADUAN_ROLE_HELPDESK = 1, /* loket pelayanan */
+    ADUAN_ROLE_BACKOFFICE,   /* Kabid Perizinan */
+    ADUAN_ROLE_HEAD,         /* Kepala Dinas */
+} aduan_role_t;
+
+typedef struct {
+    char *id;      /* the part after "staff." in the section name */
+    char *name;
+    aduan_role_t role;
+    char *phone;   /* E.164 */
+    char *email;
+    char *user;    /* OS user that aduanctl maps to this member */
+    char *notify;  /* "sms", "email", "both" or "none" */
+    int line;      /* where the section starts, for later errors */
+} aduan_staff_t;
+
+typedef struct {
+    bool enabled;
+    char *account; /* the account name in the registry (modem id, mailbox) */
+} aduan_channel_config_t;
+
+typedef struct aduan_config {
+    char *path;
+    struct {
+        char *state_dir;       /* registry.db, attachments/, lock */
+        char *ticket_prefix;   /* "ADU" */
+        char *log_level;       /* debug, info, warn, error */
+        int64_t batch_max;     /* intakes committed in one transaction at most */
+        char *office_name;     /* for letters and reports */
+    } core;
+    struct {
+        char *intake;          /* inproc://, ipc:// or tcp:// */
+        char *events;
+        char *control;
+        int64_t max_message_bytes;
+        int64_t heartbeat_ms;
+        int64_t peer_timeout_ms; /* an adapter silent this long is gone */
+    } bus;
+    struct {
+        int64_t retry_base_s;   /* first retry after this, doubling each time */
+        int64_t retry_max_s;    /* ... up to this */
+        int64_t max_attempts;   /* after the last, the row is failed and staff are told */
+        int64_t deliver_timeout_s; /* no RESULT this long: the attempt counts as failed */
+        int64_t in_flight;      /* DELIVERs outstanding per adapter */
+        int64_t auto_replies_per_day; /* per sender address */
+    } outbox;
+    struct {
+        char *dir;             /* folder with id/ and en/ */
+        char *language;        /* "id" or "en" */
+    } templates;
+    struct {
+        int64_t response_days;   /* written response, UU 25/2009: 14 */
+        int64_t resolution_days; /* 60 */
+        bool working_days;       /* count working days instead of calendar days */
+        char *holidays;          /* comma-separated YYYY-MM-DD */
+    } deadlines;
+    aduan_channel_config_t sms, email, phone, box;
+    aduan_staff_t *staff;
+    size_t staff_count;
+} aduan_config_t;
+
+typedef struct {
+    char **lines; /* "file:line: message" */
+    size_t count;
+} aduan_config_errors_t;
+
+/*  Reads and checks the file. On success returns 0 and *config_p (caller owns). On error
+    returns -1, *config_p NULL, and every error found in errors (caller frees with
+    aduan_config_errors_clear). errors may be NULL. */
+int aduan_config_load(const char *path, aduan_config_t **config_p, aduan_config_errors_t *errors);
+
+/* A configuration with every default (for tests and tools); caller owns. */
+aduan_config_t *aduan_config_defaults(void);
+
+void aduan_config_destroy(aduan_config_t **config_p);
+void aduan_config_errors_clear(aduan_config_errors_t *errors);
+
+/* Returns the staff member mapped to an OS user, or NULL. Borrowed. */
+const aduan_staff_t *aduan_config_staff_by_user(const aduan_config_t *config, const char *user);
+const char *aduan_role_name(aduan_role_t role);
+
+/*  Writes the key reference (section, key, type, bounds, default, help) as Markdown, for
+    README.md and `aduan-gatewayd --keys`. */
+void aduan_config_print_keys(FILE *out);
+
+#endif
