@@ -1,1 +1,283 @@
-/* placeholder */ typedef int aduan_placeholder_t;
+/*  query.c - what staff ask the registry (aduanctl list, show, search, stats,
+    quarantine), answered as JSON objects for the control endpoint. Read only. */
+#include <string.h>
+
+#include "registry.h"
+
+#define ISO(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col " / 1000, 'unixepoch')"
+
+/* Every row of a statement as a JSON object keyed by column name; NULL stays null. */
+static json_t *rows(sqlite3_stmt *st, char *reason, size_t rl, sqlite3 *db)
+{
+    json_t *array = json_array();
+    int rc, n = sqlite3_column_count(st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int i = 0; i < n; i++) {
+            json_t *v;
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_INTEGER:
+                v = json_integer(sqlite3_column_int64(st, i));
+                break;
+            case SQLITE_FLOAT:
+                v = json_real(sqlite3_column_double(st, i));
+                break;
+            case SQLITE_NULL:
+                v = json_null();
+                break;
+            default:
+                v = json_stringn((const char *)sqlite3_column_text(st, i),
+                                 (size_t)sqlite3_column_bytes(st, i));
+                if (!v)
+                    v = json_string("");
+            }
+            json_object_set_new(row, sqlite3_column_name(st, i), v);
+        }
+        json_array_append_new(array, row);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(reason, rl, "query failed: %s", sqlite3_errmsg(db));
+        json_decref(array);
+        return NULL;
+    }
+    return array;
+}
+
+static int64_t arg_int(const json_t *args, const char *key, int64_t fallback, int64_t lo,
+                       int64_t hi)
+{
+    json_t *v = json_object_get(args, key);
+    int64_t x = json_is_integer(v) ? json_integer_value(v) : fallback;
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+static const char *arg_str(const json_t *args, const char *key)
+{
+    const char *s = json_string_value(json_object_get(args, key));
+    return s && *s ? s : NULL;
+}
+
+#define SQL_LIST                                                                           \
+    "SELECT ticket, channel, state AS status, from_addr AS \"from\", from_name, subject,"   \
+    " " ISO("received_at") " AS received_at, confidential, incomplete FROM complaint"        \
+    " WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR state = ?2)"                    \
+    " ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+
+json_t *aduan_query_list(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
+{
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_LIST);
+    if (!st) {
+        snprintf(reason, rl, "query failed");
+        return NULL;
+    }
+    const char *channel = arg_str(args, "channel"), *state = arg_str(args, "status");
+    if (channel)
+        sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    if (state)
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, arg_int(args, "limit", 50, 1, 100000));
+    sqlite3_bind_int64(st, 4, arg_int(args, "offset", 0, 0, INT64_MAX));
+    json_t *items = rows(st, reason, rl, aduan_store_db(store));
+    return items ? json_pack("{s:o}", "items", items) : NULL;
+}
+
+#define SQL_SHOW                                                                           \
+    "SELECT id, ticket, channel, account, state AS status, from_addr AS \"from\","          \
+    " from_name, subject, text, " ISO("received_at") " AS received_at,"                      \
+    " " ISO("source_at") " AS source_at, " ISO("updated_at") " AS updated_at, category,"     \
+    " confidential, incomplete, raw_sha256 FROM complaint WHERE ticket = ?1"
+#define SQL_SHOW_THREAD                                                                    \
+    "SELECT id, direction, " ISO("at") " AS at, channel, from_addr AS \"from\","             \
+    " to_addr AS \"to\", subject, body, message_ref, raw_sha256 FROM message"               \
+    " WHERE complaint_id = ?1 ORDER BY id"
+#define SQL_SHOW_ATTACHMENTS                                                               \
+    "SELECT a.message_id, a.name, a.content_type, a.size, a.sha256 FROM attachment a"       \
+    " JOIN message m ON m.id = a.message_id WHERE m.complaint_id = ?1 ORDER BY a.id"
+#define SQL_SHOW_OUTBOX                                                                    \
+    "SELECT id, kind, channel, to_addr AS \"to\", status, attempts,"                        \
+    " " ISO("created_at") " AS created_at, " ISO("sent_at") " AS sent_at,"                   \
+    " " ISO("delivered_at") " AS delivered_at, last_error FROM outbox"                      \
+    " WHERE complaint_id = ?1 ORDER BY id"
+#define SQL_SHOW_AUDIT                                                                     \
+    "SELECT id, " ISO("at") " AS at, actor, action, detail FROM audit"                      \
+    " WHERE complaint_id = ?1 ORDER BY id"
+
+static json_t *rows_of(aduan_store_t *store, const char *sql, int64_t id, char *reason,
+                       size_t rl)
+{
+    sqlite3_stmt *st = aduan_store_stmt(store, sql);
+    if (!st) {
+        snprintf(reason, rl, "query failed");
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    return rows(st, reason, rl, aduan_store_db(store));
+}
+
+json_t *aduan_query_show(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
+{
+    const char *ticket = arg_str(args, "ticket");
+    if (!ticket) {
+        snprintf(reason, rl, "no ticket given");
+        return NULL;
+    }
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_SHOW);
+    if (!st) {
+        snprintf(reason, rl, "query failed");
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, ticket, -1, SQLITE_STATIC);
+    json_t *found = rows(st, reason, rl, aduan_store_db(store));
+    if (!found)
+        return NULL;
+    if (json_array_size(found) == 0) {
+        json_decref(found);
+        snprintf(reason, rl, "no such ticket: %s", ticket);
+        return NULL;
+    }
+    json_t *complaint = json_incref(json_array_get(found, 0));
+    json_decref(found);
+    int64_t id = json_integer_value(json_object_get(complaint, "id"));
+    json_object_del(complaint, "id");
+    static const struct {
+        const char *key, *sql;
+    } parts[] = {
+        {"thread", SQL_SHOW_THREAD},
+        {"attachments", SQL_SHOW_ATTACHMENTS},
+        {"outbox", SQL_SHOW_OUTBOX},
+        {"audit", SQL_SHOW_AUDIT},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        json_t *part = rows_of(store, parts[i].sql, id, reason, rl);
+        if (!part) {
+            json_decref(complaint);
+            return NULL;
+        }
+        json_object_set_new(complaint, parts[i].key, part);
+    }
+    return complaint;
+}
+
+#define SQL_SEARCH                                                                         \
+    "SELECT c.ticket, c.channel, c.state AS status, c.from_addr AS \"from\", c.subject,"    \
+    " " ISO("c.received_at") " AS received_at,"                                              \
+    " snippet(message_fts, 1, '[', ']', '...', 12) AS snippet"                              \
+    " FROM message_fts JOIN message m ON m.id = message_fts.rowid"                          \
+    " JOIN complaint c ON c.id = m.complaint_id"                                            \
+    " WHERE message_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+
+/*  Turns what a clerk typed into an FTS5 query that cannot be a syntax error: every word
+    quoted, a trailing '*' kept as a prefix search (Indonesian has no stemmer here). */
+static char *safe_fts_query(const char *typed)
+{
+    size_t len = strlen(typed);
+    char *out = malloc(len * 3 + 8), *o = out;
+    if (!out)
+        return NULL;
+    const char *p = typed;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        size_t n = (size_t)(p - start);
+        bool prefix = n > 1 && start[n - 1] == '*';
+        if (prefix)
+            n--;
+        if (o != out)
+            *o++ = ' ';
+        *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (start[i] == '"')
+                *o++ = '"';
+            *o++ = start[i];
+        }
+        *o++ = '"';
+        if (prefix)
+            *o++ = '*';
+    }
+    *o = '\0';
+    return out;
+}
+
+json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
+{
+    const char *typed = arg_str(args, "query");
+    if (!typed) {
+        snprintf(reason, rl, "nothing to search for");
+        return NULL;
+    }
+    char *query = safe_fts_query(typed);
+    sqlite3_stmt *st = query ? aduan_store_stmt(store, SQL_SEARCH) : NULL;
+    if (!st || !*query) {
+        free(query);
+        snprintf(reason, rl, "nothing to search for");
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, query, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, arg_int(args, "limit", 50, 1, 10000));
+    free(query);
+    json_t *items = rows(st, reason, rl, aduan_store_db(store));
+    return items ? json_pack("{s:o}", "items", items) : NULL;
+}
+
+#define SQL_STATS_STATE "SELECT state AS status, count(*) AS count FROM complaint GROUP BY state"
+#define SQL_STATS_CHANNEL                                                                  \
+    "SELECT channel, count(*) AS count FROM complaint GROUP BY channel"
+#define SQL_STATS_OUTBOX                                                                   \
+    "SELECT channel, status, count(*) AS count, " ISO("min(created_at)") " AS oldest"        \
+    " FROM outbox GROUP BY channel, status"
+#define SQL_STATS_TOTALS                                                                   \
+    "SELECT (SELECT count(*) FROM complaint) AS complaints,"                                \
+    " (SELECT count(*) FROM intake) AS intakes,"                                             \
+    " (SELECT count(*) FROM quarantine) AS quarantined,"                                     \
+    " (SELECT count(*) FROM outbox WHERE status IN ('pending','sending')) AS outbox_waiting"
+
+json_t *aduan_query_stats(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
+{
+    (void)args;
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_STATS_TOTALS);
+    json_t *totals = st ? rows(st, reason, rl, aduan_store_db(store)) : NULL;
+    if (!totals)
+        return NULL;
+    json_t *out = json_incref(json_array_get(totals, 0));
+    json_decref(totals);
+    static const struct {
+        const char *key, *sql;
+    } parts[] = {
+        {"by_status", SQL_STATS_STATE},
+        {"by_channel", SQL_STATS_CHANNEL},
+        {"outbox", SQL_STATS_OUTBOX},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        st = aduan_store_stmt(store, parts[i].sql);
+        json_t *part = st ? rows(st, reason, rl, aduan_store_db(store)) : NULL;
+        if (!part) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, parts[i].key, part);
+    }
+    return out;
+}
+
+#define SQL_QUARANTINE                                                                     \
+    "SELECT id, " ISO("at") " AS at, channel, peer, dedupe_key, reason, size, raw_sha256"   \
+    " FROM quarantine ORDER BY id DESC LIMIT ?1"
+
+json_t *aduan_query_quarantine(aduan_store_t *store, const json_t *args, char *reason,
+                               size_t rl)
+{
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_QUARANTINE);
+    if (!st) {
+        snprintf(reason, rl, "query failed");
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, arg_int(args, "limit", 50, 1, 100000));
+    json_t *items = rows(st, reason, rl, aduan_store_db(store));
+    return items ? json_pack("{s:o}", "items", items) : NULL;
+}

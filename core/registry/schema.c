@@ -1,1 +1,159 @@
-/* placeholder */ typedef int aduan_placeholder_t;
+/*  schema.c - the registry's schema as a list of migrations.
+
+    PRAGMA user_version holds the number of migrations applied. A migration is never
+    edited once released: a change is a new entry at the end (and ADUAN_SCHEMA_VERSION
+    in store.h follows the length of this list). */
+#include "schema.h"
+
+#include <stddef.h>
+
+static const char *const migrations[] = {
+    /* 1: the first registry */
+    "CREATE TABLE ticket_counter ("
+    "  year INTEGER PRIMARY KEY,"
+    "  last INTEGER NOT NULL"
+    ") STRICT;"
+
+    /* one row per complaint: the registry's book */
+    "CREATE TABLE complaint ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket TEXT NOT NULL UNIQUE,"
+    "  channel TEXT NOT NULL,"
+    "  account TEXT NOT NULL DEFAULT '',"
+    "  from_addr TEXT NOT NULL DEFAULT '',"
+    "  from_name TEXT NOT NULL DEFAULT '',"
+    "  received_at INTEGER NOT NULL,"   /* ms: when the core registered it */
+    "  source_at INTEGER,"              /* ms: as the source dated it */
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  text TEXT NOT NULL DEFAULT '',"
+    "  state TEXT NOT NULL,"
+    "  category TEXT,"
+    "  confidential INTEGER NOT NULL DEFAULT 0,"
+    "  incomplete INTEGER NOT NULL DEFAULT 0,"
+    "  raw_sha256 TEXT,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX complaint_sender ON complaint(from_addr, received_at);"
+    "CREATE INDEX complaint_received ON complaint(received_at);"
+    "CREATE INDEX complaint_state ON complaint(state);"
+
+    /* every item received, by its dedupe key: the same key gets the same answer */
+    "CREATE TABLE intake ("
+    "  id INTEGER PRIMARY KEY,"
+    "  channel TEXT NOT NULL,"
+    "  dedupe_key TEXT NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaint(id),"
+    "  disposition TEXT NOT NULL"
+    "    CHECK (disposition IN ('new','followup','status','quarantined')),"
+    "  received_at INTEGER NOT NULL,"
+    "  UNIQUE (channel, dedupe_key)"
+    ") STRICT;"
+
+    /* the thread of a complaint: messages in and out */
+    "CREATE TABLE message ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaint(id),"
+    "  direction TEXT NOT NULL CHECK (direction IN ('in','out')),"
+    "  at INTEGER NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  from_addr TEXT NOT NULL DEFAULT '',"
+    "  to_addr TEXT NOT NULL DEFAULT '',"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  body TEXT NOT NULL DEFAULT '',"
+    "  message_ref TEXT,"              /* Message-ID or the like, for threading */
+    "  raw_sha256 TEXT,"
+    "  outbox_id INTEGER"
+    ") STRICT;"
+    "CREATE INDEX message_complaint ON message(complaint_id);"
+    "CREATE INDEX message_ref ON message(message_ref) WHERE message_ref IS NOT NULL;"
+
+    "CREATE TABLE attachment ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message_id INTEGER NOT NULL REFERENCES message(id),"
+    "  name TEXT NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX attachment_message ON attachment(message_id);"
+
+    /* everything to be sent, committed with the change that caused it */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER REFERENCES complaint(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('ack','notice','response','status','reminder')),"
+    "  channel TEXT NOT NULL,"
+    "  account TEXT NOT NULL DEFAULT '',"
+    "  to_addr TEXT NOT NULL,"
+    "  to_name TEXT NOT NULL DEFAULT '',"
+    "  staff_id TEXT,"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  body TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL UNIQUE,"
+    "  in_reply_to TEXT,"
+    "  refs TEXT,"
+    "  automatic INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN"
+    "    ('pending','sending','sent','delivered','failed','suppressed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER,"
+    "  delivered_at INTEGER,"
+    "  provider_id TEXT,"
+    "  last_error TEXT"
+    ") STRICT;"
+    "CREATE INDEX outbox_due ON outbox(channel, next_attempt_at)"
+    "  WHERE status IN ('pending','sending');"
+    "CREATE INDEX outbox_recipient ON outbox(to_addr, created_at) WHERE automatic = 1;"
+    "CREATE INDEX outbox_complaint ON outbox(complaint_id);"
+
+    /* what could not be taken in, with why; the original is in the file store */
+    "CREATE TABLE quarantine ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  channel TEXT NOT NULL DEFAULT '',"
+    "  peer TEXT NOT NULL DEFAULT '',"
+    "  dedupe_key TEXT,"
+    "  reason TEXT NOT NULL,"
+    "  raw_sha256 TEXT,"
+    "  size INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+
+    /* append-only, each row chained to the previous by hash (see audit.c) */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  complaint_id INTEGER,"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX audit_complaint ON audit(complaint_id);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+
+    /* full-text search over what citizens wrote; no Indonesian stemmer: prefix queries */
+    "CREATE VIRTUAL TABLE message_fts USING fts5(subject, body, content='message',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER message_fts_insert AFTER INSERT ON message WHEN new.direction = 'in'"
+    "  BEGIN INSERT INTO message_fts(rowid, subject, body)"
+    "  VALUES (new.id, new.subject, new.body); END;"
+    "CREATE TRIGGER message_fts_delete AFTER DELETE ON message WHEN old.direction = 'in'"
+    "  BEGIN INSERT INTO message_fts(message_fts, rowid, subject, body)"
+    "  VALUES ('delete', old.id, old.subject, old.body); END;",
+};
+
+size_t aduan_schema_migration_count(void)
+{
+    return sizeof migrations / sizeof migrations[0];
+}
+
+const char *aduan_schema_migration(size_t index)
+{
+    return index < aduan_schema_migration_count() ? migrations[index] : NULL;
+}

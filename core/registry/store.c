@@ -1,1 +1,338 @@
-/* placeholder */ typedef int aduan_placeholder_t;
+/*  store.c - the SQLite registry file: open, migrate, transactions, statements, files,
+    and the events of a transaction. */
+#include "store.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aduan/files.h"
+#include "aduan/hash.h"
+#include "aduan/log.h"
+#include "schema.h"
+
+struct aduan_store {
+    sqlite3 *db;
+    char *state_dir;
+    char *files_dir;
+    const aduan_config_t *config;
+    const aduan_clock_t *clock;
+    zhashx_t *statements;      /* SQL text -> sqlite3_stmt*, finalised on close */
+    bool files_dirty;          /* a file was written in this transaction: flush first */
+    aduan_event_t *events;     /* in order of occurrence */
+    aduan_event_t **events_tail;
+    aduan_event_t **savepoint_tail; /* where the current savepoint began */
+};
+
+static void statement_destroy(void **item)
+{
+    sqlite3_finalize(*item);
+    *item = NULL;
+}
+
+static int exec(aduan_store_t *self, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        log_error("store", "sql failed: %s", err ? err : sqlite3_errmsg(self->db));
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int schema_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
+    if (rc == 0)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
+{
+    int version = 0;
+    if (schema_version(self->db, &version) != 0) {
+        snprintf(reason, reasonlen, "cannot read the schema version: %s",
+                 sqlite3_errmsg(self->db));
+        return -1;
+    }
+    int known = (int)aduan_schema_migration_count();
+    if (version > known) {
+        snprintf(reason, reasonlen,
+                 "registry schema version %d is newer than this Aduan knows (%d): "
+                 "refusing to touch it; run the Aduan that wrote it",
+                 version, known);
+        return -1;
+    }
+    for (int v = version; v < known; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(self, "BEGIN IMMEDIATE") != 0)
+            goto fail;
+        if (exec(self, aduan_schema_migration((size_t)v)) != 0 || exec(self, pragma) != 0) {
+            exec(self, "ROLLBACK");
+            goto fail;
+        }
+        if (exec(self, "COMMIT") != 0)
+            goto fail;
+        log_info("store", "registry migrated to schema version %d", v + 1);
+        continue;
+    fail:
+        snprintf(reason, reasonlen, "migration to schema version %d failed: %s", v + 1,
+                 sqlite3_errmsg(self->db));
+        return -1;
+    }
+    return 0;
+}
+
+int aduan_store_open(const char *state_dir, const aduan_config_t *config,
+                     const aduan_clock_t *clock, aduan_store_t **store_p, char *reason,
+                     size_t reasonlen)
+{
+    *store_p = NULL;
+    aduan_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(reason, reasonlen, "out of memory");
+        return -1;
+    }
+    self->config = config;
+    self->clock = clock;
+    self->events_tail = &self->events;
+    self->savepoint_tail = NULL;
+    self->state_dir = strdup(state_dir);
+    self->files_dir = zsys_sprintf("%s/files", state_dir);
+    self->statements = zhashx_new();
+    zhashx_set_destructor(self->statements, statement_destroy);
+
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/registry.db", state_dir);
+    if (aduan_mkdirs(self->files_dir, 0750) != 0) {
+        snprintf(reason, reasonlen, "%s: %s", self->files_dir, strerror(errno));
+        goto fail;
+    }
+    if (sqlite3_open_v2(path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(reason, reasonlen, "%s: %s", path,
+                 self->db ? sqlite3_errmsg(self->db) : "cannot open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    /* FULL: the WAL is synced at every COMMIT, so what was ACKed survives a power cut. */
+    if (exec(self, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                   "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000;") != 0) {
+        snprintf(reason, reasonlen, "%s: %s", path, sqlite3_errmsg(self->db));
+        goto fail;
+    }
+    if (migrate(self, reason, reasonlen) != 0)
+        goto fail;
+    *store_p = self;
+    return 0;
+fail:
+    aduan_store_close(&self);
+    return -1;
+}
+
+void aduan_store_close(aduan_store_t **store_p)
+{
+    aduan_store_t *self = *store_p;
+    if (!self)
+        return;
+    zhashx_destroy(&self->statements);
+    aduan_event_list_free(&self->events);
+    if (self->db)
+        sqlite3_close(self->db);
+    free(self->state_dir);
+    free(self->files_dir);
+    free(self);
+    *store_p = NULL;
+}
+
+sqlite3_stmt *aduan_store_stmt(aduan_store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = zhashx_lookup(self->statements, sql);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+        != SQLITE_OK) {
+        log_error("store", "cannot prepare statement: %s", sqlite3_errmsg(self->db));
+        return NULL;
+    }
+    zhashx_insert(self->statements, sql, st);
+    return st;
+}
+
+int aduan_store_begin(aduan_store_t *self)
+{
+    self->files_dirty = false;
+    /* IMMEDIATE takes the write lock now: no lock upgrade can fail later */
+    return exec(self, "BEGIN IMMEDIATE");
+}
+
+/* One flush of the file system for every file of the transaction (see store.h). */
+static int flush_files(aduan_store_t *self)
+{
+    if (!self->files_dirty)
+        return 0;
+    int fd = open(self->files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = syncfs(fd);
+    close(fd);
+    self->files_dirty = false;
+    return rc;
+}
+
+int aduan_store_commit(aduan_store_t *self)
+{
+    if (flush_files(self) != 0) {
+        log_error("store", "cannot flush the file store: %s", strerror(errno));
+        aduan_store_rollback(self);
+        return -1;
+    }
+    if (exec(self, "COMMIT") != 0) {
+        aduan_store_rollback(self);
+        return -1;
+    }
+    return 0;
+}
+
+void aduan_store_rollback(aduan_store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        exec(self, "ROLLBACK");
+    aduan_event_list_free(&self->events);
+    self->events_tail = &self->events;
+    self->savepoint_tail = NULL;
+}
+
+int aduan_store_savepoint(aduan_store_t *self)
+{
+    self->savepoint_tail = self->events_tail;
+    return exec(self, "SAVEPOINT item");
+}
+
+int aduan_store_release(aduan_store_t *self)
+{
+    self->savepoint_tail = NULL;
+    return exec(self, "RELEASE item");
+}
+
+void aduan_store_rollback_to(aduan_store_t *self)
+{
+    exec(self, "ROLLBACK TO item");
+    exec(self, "RELEASE item");
+    if (self->savepoint_tail) {
+        aduan_event_list_free(self->savepoint_tail);
+        self->events_tail = self->savepoint_tail;
+        self->savepoint_tail = NULL;
+    }
+}
+
+sqlite3 *aduan_store_db(aduan_store_t *self)
+{
+    return self->db;
+}
+
+const aduan_config_t *aduan_store_config(aduan_store_t *self)
+{
+    return self->config;
+}
+
+int64_t aduan_store_now_ms(aduan_store_t *self)
+{
+    return aduan_clock_now_ms(self->clock);
+}
+
+const char *aduan_store_state_dir(aduan_store_t *self)
+{
+    return self->state_dir;
+}
+
+const char *aduan_store_errmsg(aduan_store_t *self)
+{
+    return sqlite3_errmsg(self->db);
+}
+
+const char *aduan_store_file_path(aduan_store_t *self, const char *sha256, char *out,
+                                  size_t outlen)
+{
+    snprintf(out, outlen, "%s/%.2s/%s", self->files_dir, sha256, sha256 + 2);
+    return out;
+}
+
+int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
+                         char sha256_out[65])
+{
+    if (aduan_sha256_hex(data, size, sha256_out) != 0)
+        return -1;
+    char path[PATH_MAX], dir[PATH_MAX];
+    aduan_store_file_path(self, sha256_out, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) == 0 && (size_t)st.st_size == size)
+        return 0; /* content-addressed: the same bytes are already there */
+    snprintf(dir, sizeof dir, "%s/%.2s", self->files_dir, sha256_out);
+    if (aduan_mkdirs(dir, 0750) != 0)
+        return -1;
+    /* no fsync here: aduan_store_commit flushes the whole batch once */
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wbe");
+    if (!f)
+        return -1;
+    bool ok = fwrite(data, 1, size, f) == size;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    self->files_dirty = true;
+    return 0;
+}
+
+void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticket,
+                       const char *detail_json)
+{
+    aduan_event_t *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return;
+    ev->topic = strdup(topic);
+    ev->ticket = strdup(ticket ? ticket : "");
+    ev->detail = strdup(detail_json ? detail_json : "{}");
+    *self->events_tail = ev;
+    self->events_tail = &ev->next;
+}
+
+aduan_event_t *aduan_store_take_events(aduan_store_t *self)
+{
+    aduan_event_t *list = self->events;
+    self->events = NULL;
+    self->events_tail = &self->events;
+    return list;
+}
+
+void aduan_event_list_free(aduan_event_t **list_p)
+{
+    aduan_event_t *ev = *list_p;
+    while (ev) {
+        aduan_event_t *next = ev->next;
+        free(ev->topic);
+        free(ev->ticket);
+        free(ev->detail);
+        free(ev);
+        ev = next;
+    }
+    *list_p = NULL;
+}

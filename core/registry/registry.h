@@ -1,0 +1,131 @@
+/*  registry.h - what the core does with the registry: intake, threading, the outbox,
+    the audit trail and the queries staff run. All of it works inside the caller's
+    transaction (aduan_store_begin ... aduan_store_commit); none of it commits. */
+#ifndef ADUAN_REGISTRY_H
+#define ADUAN_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aduan/bus.h"
+#include "aduan/template.h"
+#include "store.h"
+
+/* ---- intake (intake.c) ------------------------------------------------------------- */
+
+typedef struct {
+    char ticket[40];         /* empty for a quarantined item or an unknown status query */
+    const char *disposition; /* new, followup, duplicate, status, quarantined */
+    int64_t complaint_id;    /* 0 when there is none */
+} aduan_intake_result_t;
+
+/*  Registers one INTAKE. The same (channel, dedupe_key) again gets the first answer back
+    with disposition "duplicate". A new complaint gets the next ticket of the year, its
+    acknowledgement and the help desk's notices in the outbox, an audit row and events.
+    peer names the adapter for the log and the quarantine.
+    Returns 0, or -1 when the item is refused for good (reason), or -2 when the database
+    failed and the whole transaction must be rolled back. */
+int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *intake, const char *peer,
+                          aduan_intake_result_t *result, char *reason, size_t reasonlen);
+
+/*  Keeps what could not be decoded at all (the bus refused it) with its reason. */
+int aduan_registry_quarantine(aduan_store_t *store, const char *channel, const char *peer,
+                              const char *dedupe_key, const char *reason, const void *raw,
+                              size_t raw_size);
+
+/*  Threading: attaches an incoming message to an existing complaint as a follow-up.
+    Channels find the ticket by their own rules and name it in INTAKE.thread_ticket, or
+    give In-Reply-To/References that name a message we sent. */
+int aduan_registry_find_thread(aduan_store_t *store, const aduan_msg_t *intake,
+                               int64_t *complaint_id, char ticket[40]);
+
+/*  Next ticket for the year of now_ms (local time): PREFIX-YYYY-NNNNN, gap-free because
+    the counter moves inside the same transaction as the complaint. */
+int aduan_registry_next_ticket(aduan_store_t *store, int64_t now_ms, char ticket[40]);
+
+/* ---- texts and staff notices (notify.c) -------------------------------------------- */
+
+/*  Renders template <name>_<channel> when the channel has its own variant (ack_sms), else
+    <name>. A missing template falls back to fallback_text, so a citizen still hears from
+    us; the log says why. Free out with aduan_rendered_clear. */
+void aduan_registry_render(aduan_store_t *store, const char *name, const char *channel,
+                           const aduan_template_var_t *vars, const char *fallback_text,
+                           aduan_rendered_t *out);
+
+/*  Queues a notice from template `name` to every staff member of the role, by the
+    channel(s) each prefers (notify = sms, email, both). */
+int aduan_registry_notify_staff(aduan_store_t *store, aduan_role_t role, int64_t complaint_id,
+                                const char *name, const aduan_template_var_t *vars,
+                                const char *fallback_text);
+
+/* ---- outbox (outbox.c) ------------------------------------------------------------- */
+
+typedef struct {
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    int max_attempts;
+    int64_t deliver_timeout_ms;
+} aduan_retry_policy_t;
+
+void aduan_retry_policy_from_config(const aduan_config_t *config, aduan_retry_policy_t *p);
+/* Delay before the next try after `attempts` failed tries: base * 2^(attempts-1), capped. */
+int64_t aduan_retry_delay_ms(const aduan_retry_policy_t *p, int attempts);
+
+typedef struct {
+    int64_t complaint_id;  /* 0: none */
+    const char *ticket;
+    const char *kind;      /* ack, notice, response, status, reminder */
+    const char *channel;
+    const char *account;
+    const char *to_addr;
+    const char *to_name;
+    const char *staff_id;  /* notices */
+    const char *subject;
+    const char *body;
+    const char *in_reply_to;
+    const char *references;
+    bool automatic;        /* counts against the sender's daily limit of automatic replies */
+} aduan_outbox_item_t;
+
+/*  Queues an item; *id_out gets its row id. An automatic reply over the per-sender
+    daily limit is kept as 'suppressed' (visible, never sent). */
+int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, int64_t *id_out);
+
+/*  Calls fn for each item due now on the channel (pending, or sending past its
+    deadline), oldest first, at most limit. fn returns 0 to go on. */
+typedef int (*aduan_outbox_due_fn)(const aduan_msg_t *deliver, void *arg);
+int aduan_outbox_each_due(aduan_store_t *store, const char *channel, int limit,
+                          aduan_outbox_due_fn fn, void *arg);
+
+/* The item was handed to an adapter: one more attempt, due again after its timeout. */
+int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id);
+
+/*  Applies a RESULT: sent / delivered end it; temporary schedules the next try (or fails
+    it after the last, telling staff); permanent fails it and tells staff. */
+int aduan_outbox_apply_result(aduan_store_t *store, int64_t outbox_id, const char *status,
+                              const char *provider_id, const char *detail);
+
+/* Earliest next_attempt_at of anything pending on the channel; 0 when nothing waits. */
+int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel);
+
+/* ---- audit (audit.c) --------------------------------------------------------------- */
+
+/* Appends a row chained to the previous one by SHA-256. */
+int aduan_audit_append(aduan_store_t *store, const char *actor, int64_t complaint_id,
+                       const char *action, const char *detail);
+
+/*  Walks the chain; returns 0 when intact, or the id of the first row whose hash does not
+    match (>0), or -1 on a database error. */
+int64_t aduan_audit_verify(aduan_store_t *store);
+
+/* ---- queries (query.c): answers for the control endpoint, as JSON ------------------ */
+
+json_t *aduan_query_list(aduan_store_t *store, const json_t *args, char *reason, size_t rl);
+json_t *aduan_query_show(aduan_store_t *store, const json_t *args, char *reason, size_t rl);
+json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reason, size_t rl);
+json_t *aduan_query_stats(aduan_store_t *store, const json_t *args, char *reason, size_t rl);
+json_t *aduan_query_quarantine(aduan_store_t *store, const json_t *args, char *reason,
+                               size_t rl);
+
+#endif

@@ -1,0 +1,78 @@
+/*  store.h - the registry database: one SQLite file in the state directory, the only
+    writer being the core. Every statement is prepared in store.c and finalised there.
+
+    Durability: WAL with synchronous=FULL on every connection; an intake is committed
+    (COMMIT returned) before anything is ACKed. Files the registry points at (attachments,
+    raw originals) are written before the COMMIT and flushed by one syncfs() per
+    transaction, so a batch of intakes costs one file-system flush, not one per file.
+
+    This is the SQLite backend of the store; a second backend (PostgreSQL) would implement
+    the same functions of registry.h. */
+#ifndef ADUAN_STORE_H
+#define ADUAN_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aduan/clock.h"
+#include "aduan/config.h"
+
+/* The schema version is the number of migrations in schema.c. */
+
+typedef struct aduan_store aduan_store_t;
+
+/* An event to publish once the transaction that caused it has committed. */
+typedef struct aduan_event {
+    char *topic;
+    char *ticket;
+    char *detail; /* JSON object */
+    struct aduan_event *next;
+} aduan_event_t;
+
+/*  Opens (creating if needed) <state_dir>/registry.db and migrates it to the current
+    schema. A database of a newer, unknown schema is refused with a clear reason.
+    config and clock are borrowed and must outlive the store; clock NULL = wall clock. */
+int aduan_store_open(const char *state_dir, const aduan_config_t *config,
+                     const aduan_clock_t *clock, aduan_store_t **store_p, char *reason,
+                     size_t reasonlen);
+void aduan_store_close(aduan_store_t **store_p);
+
+/* BEGIN IMMEDIATE / COMMIT (after flushing written files) / ROLLBACK. 0 or -1. */
+int aduan_store_begin(aduan_store_t *self);
+int aduan_store_commit(aduan_store_t *self);
+void aduan_store_rollback(aduan_store_t *self);
+
+/* SAVEPOINT around one item of a batch, so a refused item does not undo the others. */
+int aduan_store_savepoint(aduan_store_t *self);
+int aduan_store_release(aduan_store_t *self);
+void aduan_store_rollback_to(aduan_store_t *self);
+
+/* Borrowed handles for the registry modules. */
+sqlite3 *aduan_store_db(aduan_store_t *self);
+const aduan_config_t *aduan_store_config(aduan_store_t *self);
+int64_t aduan_store_now_ms(aduan_store_t *self);
+const char *aduan_store_state_dir(aduan_store_t *self);
+
+/*  Prepared statements, cached by their SQL text: prepared once, reset before each use,
+    finalised by aduan_store_close. Returns NULL (and logs) if the SQL is wrong. */
+sqlite3_stmt *aduan_store_stmt(aduan_store_t *self, const char *sql);
+
+/*  Keeps data in the content-addressed file store (<state_dir>/files/ab/cd...), named by
+    its SHA-256, which is written to sha256_out. The file is flushed by the next commit. */
+int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
+                         char sha256_out[65]);
+/* Path of a stored file (into out). */
+const char *aduan_store_file_path(aduan_store_t *self, const char *sha256, char *out,
+                                  size_t outlen);
+
+/* Events: queued during a transaction, taken after COMMIT, dropped on ROLLBACK. */
+void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticket,
+                       const char *detail_json);
+aduan_event_t *aduan_store_take_events(aduan_store_t *self);
+void aduan_event_list_free(aduan_event_t **list_p);
+
+/* For an error reason: the last SQLite error message. */
+const char *aduan_store_errmsg(aduan_store_t *self);
+
+#endif
