@@ -4,6 +4,9 @@
     default and a line of help; README.md's key reference is that table. Unknown sections
     and keys, bad values and values out of bounds are errors that name file:line.
     Staff members are sections of their own: [staff.budi] name=, role=, phone=, ...
+    Relative paths (core.state_dir, templates.dir) are resolved against the folder of the
+    configuration file. aduan_config_load sets libinih's global options for the parse and
+    restores them, so call it at start-up, from one thread.
 */
 #ifndef ADUAN_CONFIG_H
 #define ADUAN_CONFIG_H
@@ -12,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Longer lines are an error (libinih would split them). */
+#define ADUAN_CONFIG_MAX_LINE 1024
 
 typedef enum {
     ADUAN_ROLE_HELPDESK = 1, /* loket pelayanan */
@@ -81,7 +87,7 @@ typedef struct {
 } aduan_config_errors_t;
 
 /*  Reads and checks the file. On success returns 0 and *config_p (caller owns). On error
-    returns -1, *config_p NULL, and every error found in errors (caller frees with
+    returns -1, *config_p NULL, and every error found appended to errors (caller frees with
     aduan_config_errors_clear). errors may be NULL. */
 int aduan_config_load(const char *path, aduan_config_t **config_p, aduan_config_errors_t *errors);
 
