@@ -1,1 +1,765 @@
-/* placeholder */ typedef int aduan_placeholder_t;
+/*  service.c - the core's loop. See service.h for what it does; the order of one turn:
+
+      1. take up to batch_max messages from the intake socket without blocking;
+      2. write all their intakes and results in one transaction, COMMIT (one fsync);
+      3. only then ACK (or NACK) each intake and publish the events;
+      4. hand due outbox items to the adapters with room for them;
+      5. answer staff requests on the control socket.
+
+    An adapter is known from its HELLO (channel, account) and stays known while it sends
+    anything at least every peer_timeout_ms. */
+#include "service.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "aduan/bus.h"
+#include "aduan/files.h"
+#include "aduan/log.h"
+#include "control.h"
+#include "registry.h"
+
+#define POLL_MS 250
+#define MALFORMED_KEEP_MAX (1024 * 1024) /* bytes of a refused message kept in quarantine */
+#define CONTROL_MAX (1024 * 1024)
+
+typedef struct {
+    zframe_t *routing_id;
+    char *key; /* hex of the routing id */
+    char *channel;
+    char *account;
+    int64_t last_seen;
+    int in_flight;
+    uint64_t intakes;
+    uint64_t delivers;
+} peer_t;
+
+typedef struct {
+    peer_t *peer;
+    int64_t deadline;
+} flight_t;
+
+typedef enum { ENTRY_INTAKE, ENTRY_RESULT, ENTRY_MALFORMED } entry_kind_t;
+
+/* One message of the batch being committed. */
+typedef struct {
+    entry_kind_t kind;
+    zframe_t *routing_id;
+    aduan_msg_t *msg;       /* INTAKE or RESULT */
+    char id[ADUAN_MSG_ID_MAX + 1];
+    char reason[512];       /* MALFORMED: why; INTAKE: why refused */
+    zchunk_t *raw;          /* MALFORMED: the frames, joined, when small enough */
+    peer_t *peer;
+    aduan_intake_result_t result;
+    int outcome;            /* 0 ok, -1 refused for good */
+} entry_t;
+
+struct aduan_core {
+    const aduan_config_t *config;
+    const aduan_clock_t *clock;
+    aduan_store_t *store;
+    int lock_fd;
+    zsock_t *intake;
+    zsock_t *events;
+    zsock_t *control;
+    zhashx_t *peers;     /* routing id hex -> peer_t */
+    zhashx_t *in_flight; /* outbox id -> flight_t */
+    entry_t *batch;
+    size_t batch_len;
+    bool dispatch_now;
+    int64_t last_dispatch;
+    int64_t last_tick;
+    struct {
+        uint64_t intakes, tickets, followups, duplicates, acks, nacks, refused, delivers,
+            results;
+    } count;
+    char last_error[256];
+    int64_t last_error_at;
+};
+
+/* ---- set-up ---------------------------------------------------------------------------- */
+
+static int take_lock(aduan_core_t *self, char *reason, size_t rl)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/lock", self->config->core.state_dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (self->lock_fd < 0) {
+        snprintf(reason, rl, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(self->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(reason, rl, "another aduan-gatewayd (pid %s) runs on %s: refusing to start",
+                 *pid ? pid : "?", self->config->core.state_dir);
+        close(self->lock_fd);
+        self->lock_fd = -1;
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(self->lock_fd, 0) != 0 || pwrite(self->lock_fd, pid, (size_t)len, 0) != len)
+        log_warn("core", "cannot write the pid into %s", path);
+    return 0;
+}
+
+/* ipc:// sockets live in a folder that may not exist yet (/run/aduan). */
+static void prepare_ipc_dir(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0)
+        return;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", endpoint + 6);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        aduan_mkdirs(dir, 0750);
+    }
+}
+
+static zsock_t *bind_socket(int type, const char *endpoint, const aduan_config_t *cfg,
+                            char *reason, size_t rl)
+{
+    zsock_t *s = zsock_new(type);
+    if (!s) {
+        snprintf(reason, rl, "cannot create a socket for %s", endpoint);
+        return NULL;
+    }
+    if (type == ZMQ_ROUTER) {
+        zsock_set_router_mandatory(s, 1); /* a gone peer is an error, not a silent drop */
+        zsock_set_router_handover(s, 1);  /* a restarted adapter takes its identity back */
+        zsock_set_sndtimeo(s, 0);
+        /* above the decoder's own limit, so the decoder (with its reason) sees the
+           oversized message instead of libzmq dropping the peer */
+        zsock_set_maxmsgsize(s, (int)(cfg->bus.max_message_bytes + (1 << 20)));
+    } else {
+        zsock_set_sndhwm(s, 100000);
+    }
+    zsock_set_linger(s, 1000); /* pending ACKs still go out on a clean stop */
+    prepare_ipc_dir(endpoint);
+    if (zsock_bind(s, "%s", endpoint) < 0) {
+        snprintf(reason, rl, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&s);
+        return NULL;
+    }
+    return s;
+}
+
+static void peer_destroy(void **item)
+{
+    peer_t *p = *item;
+    zframe_destroy(&p->routing_id);
+    free(p->key);
+    free(p->channel);
+    free(p->account);
+    free(p);
+    *item = NULL;
+}
+
+static void flight_destroy(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+aduan_core_t *aduan_core_new(const aduan_config_t *config, const aduan_clock_t *clock,
+                             char *reason, size_t reasonlen)
+{
+    aduan_core_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(reason, reasonlen, "out of memory");
+        return NULL;
+    }
+    self->config = config;
+    self->clock = clock;
+    self->lock_fd = -1;
+    self->peers = zhashx_new();
+    zhashx_set_destructor(self->peers, peer_destroy);
+    self->in_flight = zhashx_new();
+    zhashx_set_destructor(self->in_flight, flight_destroy);
+    self->batch = calloc((size_t)config->core.batch_max, sizeof *self->batch);
+    if (aduan_mkdirs(config->core.state_dir, 0750) != 0) {
+        snprintf(reason, reasonlen, "%s: %s", config->core.state_dir, strerror(errno));
+        goto fail;
+    }
+    if (take_lock(self, reason, reasonlen) != 0 ||
+        aduan_store_open(config->core.state_dir, config, clock, &self->store, reason,
+                         reasonlen) != 0)
+        goto fail;
+    self->intake = bind_socket(ZMQ_ROUTER, config->bus.intake, config, reason, reasonlen);
+    if (!self->intake)
+        goto fail;
+    self->events = bind_socket(ZMQ_PUB, config->bus.events, config, reason, reasonlen);
+    if (!self->events)
+        goto fail;
+    self->control = bind_socket(ZMQ_ROUTER, config->bus.control, config, reason, reasonlen);
+    if (!self->control)
+        goto fail;
+    log_info("core", "registry open in %s; intake %s, events %s, control %s",
+             config->core.state_dir, config->bus.intake, config->bus.events,
+             config->bus.control);
+    return self;
+fail:
+    aduan_core_destroy(&self);
+    return NULL;
+}
+
+void aduan_core_destroy(aduan_core_t **self_p)
+{
+    aduan_core_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy(&self->intake);
+    zsock_destroy(&self->events);
+    zsock_destroy(&self->control);
+    aduan_store_close(&self->store);
+    zhashx_destroy(&self->in_flight);
+    zhashx_destroy(&self->peers);
+    free(self->batch);
+    if (self->lock_fd >= 0)
+        close(self->lock_fd); /* releases the lock */
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- peers ----------------------------------------------------------------------------- */
+
+static peer_t *peer_find(aduan_core_t *self, zframe_t *routing_id, bool create)
+{
+    char *key = zframe_strhex(routing_id);
+    peer_t *p = zhashx_lookup(self->peers, key);
+    if (!p && create) {
+        p = calloc(1, sizeof *p);
+        p->routing_id = zframe_dup(routing_id);
+        p->key = key;
+        zhashx_insert(self->peers, key, p);
+        return p;
+    }
+    free(key);
+    return p;
+}
+
+/* Kept for `aduanctl stats`: the last thing that went wrong, and when. */
+static void note_error(aduan_core_t *self, const char *what, const char *detail)
+{
+    snprintf(self->last_error, sizeof self->last_error, "%.60s: %.190s", what, detail);
+    self->last_error_at = aduan_clock_now_ms(self->clock);
+}
+
+static int send_to(aduan_core_t *self, aduan_msg_t *msg, zframe_t *routing_id)
+{
+    int rc = aduan_msg_send(msg, self->intake, routing_id);
+    if (rc != 0)
+        log_warn("core", "cannot send %s to an adapter: %s", aduan_msg_type_name(msg->type),
+                 zmq_strerror(zmq_errno()));
+    return rc;
+}
+
+static void send_nack(aduan_core_t *self, zframe_t *routing_id, const char *ref,
+                      const char *reason, bool permanent)
+{
+    aduan_msg_t *nack = aduan_msg_new(ADUAN_MSG_NACK);
+    aduan_msg_set(&nack->nack.ref, *ref ? ref : "-");
+    aduan_msg_set(&nack->nack.reason, reason);
+    nack->nack.permanent = permanent;
+    send_to(self, nack, routing_id);
+    aduan_msg_destroy(&nack);
+    self->count.nacks++;
+}
+
+static void on_hello(aduan_core_t *self, zframe_t *routing_id, const aduan_msg_t *m)
+{
+    peer_t *p = peer_find(self, routing_id, true);
+    bool known = p->channel != NULL;
+    free(p->channel);
+    free(p->account);
+    p->channel = strdup(m->hello.channel);
+    p->account = strdup(m->hello.account ? m->hello.account : "");
+    log_info("core", "adapter %s %s account=%s software=%s", known ? "back" : "connected",
+             p->channel, p->account, m->hello.software ? m->hello.software : "-");
+    aduan_msg_t *reply = aduan_msg_new(ADUAN_MSG_HELLO);
+    aduan_msg_set(&reply->hello.channel, "core");
+    aduan_msg_set(&reply->hello.software, "aduan-core");
+    send_to(self, reply, routing_id);
+    aduan_msg_destroy(&reply);
+    self->dispatch_now = true;
+}
+
+/* ---- the intake batch ------------------------------------------------------------------ */
+
+static void entry_clear(entry_t *e)
+{
+    zframe_destroy(&e->routing_id);
+    aduan_msg_destroy(&e->msg);
+    zchunk_destroy(&e->raw);
+    memset(e, 0, sizeof *e);
+}
+
+static zchunk_t *join_frames(zmsg_t *zm)
+{
+    size_t size = zmsg_content_size(zm);
+    if (size > MALFORMED_KEEP_MAX)
+        return NULL;
+    zchunk_t *chunk = zchunk_new(NULL, size + zmsg_size(zm) * 4);
+    for (zframe_t *f = zmsg_first(zm); f; f = zmsg_next(zm)) {
+        uint32_t len = htonl((uint32_t)zframe_size(f)); /* length-prefixed, kept exactly */
+        zchunk_extend(chunk, &len, sizeof len);
+        zchunk_extend(chunk, zframe_data(f), zframe_size(f));
+    }
+    return chunk;
+}
+
+/* Reads one message of the intake socket; intakes and results join the batch. */
+static void receive_one(aduan_core_t *self)
+{
+    zmsg_t *zm = zmsg_recv(self->intake);
+    if (!zm)
+        return;
+    zframe_t *routing_id = zmsg_pop(zm);
+    if (!routing_id) {
+        zmsg_destroy(&zm);
+        return;
+    }
+    peer_t *peer = peer_find(self, routing_id, false);
+    int64_t now = aduan_monotonic_ms();
+    if (peer)
+        peer->last_seen = now;
+    zchunk_t *raw = join_frames(zm);
+    char id[ADUAN_MSG_ID_MAX + 1] = "", reason[512];
+    aduan_msg_t *m = aduan_msg_decode(&zm, (size_t)self->config->bus.max_message_bytes, id,
+                                      reason, sizeof reason);
+    if (!m) {
+        self->count.refused++;
+        log_warn("core", "refused a message from adapter %s: %s",
+                 peer && peer->channel ? peer->channel : "unknown", reason);
+        note_error(self, "refused a message", reason);
+        entry_t *e = &self->batch[self->batch_len++];
+        e->kind = ENTRY_MALFORMED;
+        e->routing_id = routing_id;
+        snprintf(e->id, sizeof e->id, "%s", id);
+        snprintf(e->reason, sizeof e->reason, "%s", reason);
+        e->raw = raw;
+        e->peer = peer;
+        return;
+    }
+    zchunk_destroy(&raw);
+    switch (m->type) {
+    case ADUAN_MSG_HELLO:
+        on_hello(self, routing_id, m);
+        if (!peer)
+            peer_find(self, routing_id, false)->last_seen = now;
+        break;
+    case ADUAN_MSG_HEARTBEAT: {
+        aduan_msg_t *beat = aduan_msg_new(ADUAN_MSG_HEARTBEAT);
+        send_to(self, beat, routing_id);
+        aduan_msg_destroy(&beat);
+        break;
+    }
+    case ADUAN_MSG_INTAKE:
+    case ADUAN_MSG_RESULT: {
+        entry_t *e = &self->batch[self->batch_len++];
+        e->kind = m->type == ADUAN_MSG_INTAKE ? ENTRY_INTAKE : ENTRY_RESULT;
+        e->routing_id = routing_id;
+        snprintf(e->id, sizeof e->id, "%s", m->id);
+        e->msg = m;
+        e->peer = peer;
+        return; /* the entry owns both now */
+    }
+    default:
+        self->count.refused++;
+        snprintf(reason, sizeof reason, "%s is not accepted on the intake endpoint",
+                 aduan_msg_type_name(m->type));
+        log_warn("core", "%s", reason);
+        send_nack(self, routing_id, m->id, reason, true);
+    }
+    aduan_msg_destroy(&m);
+    zframe_destroy(&routing_id);
+}
+
+static void forget_flight(aduan_core_t *self, uint64_t outbox_id)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)outbox_id);
+    flight_t *f = zhashx_lookup(self->in_flight, key);
+    if (f) {
+        if (f->peer && zhashx_lookup(self->peers, f->peer->key) == f->peer)
+            f->peer->in_flight--;
+        zhashx_delete(self->in_flight, key);
+    }
+}
+
+/* Writes the whole batch in one transaction. Returns 0, or -1 if it had to roll back. */
+static int write_batch(aduan_core_t *self)
+{
+    if (aduan_store_begin(self->store) != 0)
+        return -1;
+    for (size_t i = 0; i < self->batch_len; i++) {
+        entry_t *e = &self->batch[i];
+        int rc = 0;
+        if (aduan_store_savepoint(self->store) != 0)
+            goto rollback;
+        const char *peer_name = e->peer && e->peer->channel ? e->peer->channel : "unknown";
+        switch (e->kind) {
+        case ENTRY_INTAKE:
+            rc = aduan_registry_intake(self->store, e->msg, peer_name, &e->result, e->reason,
+                                       sizeof e->reason);
+            break;
+        case ENTRY_RESULT:
+            rc = aduan_outbox_apply_result(self->store, (int64_t)e->msg->result.outbox_id,
+                                           e->msg->result.status, e->msg->result.provider_id,
+                                           e->msg->result.detail) == 0 ? 0 : -2;
+            break;
+        case ENTRY_MALFORMED:
+            rc = aduan_registry_quarantine(self->store, e->peer ? e->peer->channel : "",
+                                           peer_name, NULL, e->reason,
+                                           e->raw ? zchunk_data(e->raw) : NULL,
+                                           e->raw ? zchunk_size(e->raw) : 0) == 0 ? 0 : -2;
+            break;
+        }
+        if (rc == -2)
+            goto rollback;
+        e->outcome = rc;
+        if (rc == 0) {
+            if (aduan_store_release(self->store) != 0)
+                goto rollback;
+        } else {
+            aduan_store_rollback_to(self->store);
+        }
+    }
+    if (aduan_store_commit(self->store) != 0)
+        goto failed;
+    return 0;
+rollback:
+    aduan_store_rollback(self->store);
+failed:
+    log_error("core", "could not commit %zu items: %s; they are refused for later",
+              self->batch_len, aduan_store_errmsg(self->store));
+    note_error(self, "commit failed", aduan_store_errmsg(self->store));
+    return -1;
+}
+
+static void publish_events(aduan_core_t *self)
+{
+    aduan_event_t *events = aduan_store_take_events(self->store);
+    for (aduan_event_t *ev = events; ev; ev = ev->next) {
+        aduan_msg_t *m = aduan_msg_new(ADUAN_MSG_EVENT);
+        aduan_msg_set(&m->event.topic, ev->topic);
+        aduan_msg_set(&m->event.ticket, ev->ticket);
+        aduan_msg_set(&m->event.detail, ev->detail);
+        if (aduan_msg_send(m, self->events, NULL) != 0)
+            log_debug("core", "event %s not published", ev->topic);
+        aduan_msg_destroy(&m);
+    }
+    aduan_event_list_free(&events);
+}
+
+static void answer_batch(aduan_core_t *self, bool committed)
+{
+    for (size_t i = 0; i < self->batch_len; i++) {
+        entry_t *e = &self->batch[i];
+        if (e->kind == ENTRY_RESULT) {
+            self->count.results++;
+            if (committed)
+                forget_flight(self, e->msg->result.outbox_id);
+        } else if (!committed) {
+            send_nack(self, e->routing_id, e->id, "the registry could not commit; try later",
+                      false);
+        } else if (e->kind == ENTRY_MALFORMED) {
+            send_nack(self, e->routing_id, e->id, e->reason, true);
+        } else if (e->outcome != 0) {
+            log_warn("core", "%s intake refused: %s", e->msg->intake.channel, e->reason);
+            send_nack(self, e->routing_id, e->id, e->reason, true);
+        } else {
+            aduan_msg_t *ack = aduan_msg_new(ADUAN_MSG_ACK);
+            aduan_msg_set(&ack->ack.ref, e->id);
+            aduan_msg_set(&ack->ack.ticket, e->result.ticket);
+            aduan_msg_set(&ack->ack.disposition, e->result.disposition);
+            send_to(self, ack, e->routing_id);
+            aduan_msg_destroy(&ack);
+            self->count.acks++;
+            self->count.intakes++;
+            if (e->peer)
+                e->peer->intakes++;
+            if (strcmp(e->result.disposition, "new") == 0)
+                self->count.tickets++;
+            else if (strcmp(e->result.disposition, "followup") == 0)
+                self->count.followups++;
+            else if (strcmp(e->result.disposition, "duplicate") == 0)
+                self->count.duplicates++;
+        }
+        entry_clear(e);
+    }
+    self->batch_len = 0;
+    if (committed)
+        publish_events(self);
+    self->dispatch_now = true;
+}
+
+static void take_intakes(aduan_core_t *self)
+{
+    size_t max = (size_t)self->config->core.batch_max;
+    while (self->batch_len < max && (zsock_events(self->intake) & ZMQ_POLLIN))
+        receive_one(self);
+    if (self->batch_len == 0)
+        return;
+    bool committed = write_batch(self) == 0;
+    answer_batch(self, committed);
+}
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+typedef struct {
+    aduan_core_t *self;
+    peer_t *peer;
+    zlistx_t *picked; /* picked_t: DELIVERs to send once the commit is done */
+} dispatch_ctx_t;
+
+typedef struct {
+    uint64_t outbox_id;
+    zmsg_t *zmsg;
+} picked_t;
+
+static void picked_destroy(void **item)
+{
+    picked_t *p = *item;
+    zmsg_destroy(&p->zmsg);
+    free(p);
+    *item = NULL;
+}
+
+static int pick_due(const aduan_msg_t *deliver, void *arg)
+{
+    dispatch_ctx_t *ctx = arg;
+    char key[32];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)deliver->deliver.outbox_id);
+    if (zhashx_lookup(ctx->self->in_flight, key))
+        return 0; /* with another adapter of the channel */
+    if (aduan_outbox_mark_sending(ctx->self->store, (int64_t)deliver->deliver.outbox_id) != 0)
+        return -1;
+    picked_t *p = calloc(1, sizeof *p);
+    p->outbox_id = deliver->deliver.outbox_id;
+    p->zmsg = aduan_msg_encode(deliver, NULL, 0);
+    zlistx_add_end(ctx->picked, p);
+    return 0;
+}
+
+static void dispatch_to(aduan_core_t *self, peer_t *peer)
+{
+    int room = (int)self->config->outbox.in_flight - peer->in_flight;
+    if (room <= 0)
+        return;
+    int64_t due = aduan_outbox_next_due_at(self->store, peer->channel);
+    if (due == 0 || due > aduan_clock_now_ms(self->clock))
+        return;
+    dispatch_ctx_t ctx = {.self = self, .peer = peer, .picked = zlistx_new()};
+    zlistx_set_destructor(ctx.picked, picked_destroy);
+    if (aduan_store_begin(self->store) != 0) {
+        zlistx_destroy(&ctx.picked);
+        return;
+    }
+    if (aduan_outbox_each_due(self->store, peer->channel, room, pick_due, &ctx) != 0 ||
+        aduan_store_commit(self->store) != 0) {
+        aduan_store_rollback(self->store);
+        zlistx_destroy(&ctx.picked);
+        return;
+    }
+    publish_events(self); /* items that ran out of tries were failed just now */
+    int64_t deadline = aduan_monotonic_ms() + self->config->outbox.deliver_timeout_s * 1000;
+    for (picked_t *p = zlistx_first(ctx.picked); p; p = zlistx_next(ctx.picked)) {
+        if (!p->zmsg)
+            continue; /* cannot happen: the row was checked when it was queued */
+        zmsg_pushmem(p->zmsg, zframe_data(peer->routing_id), zframe_size(peer->routing_id));
+        if (zmsg_send(&p->zmsg, self->intake) != 0) {
+            log_warn("core", "adapter %s unreachable: %s", peer->channel,
+                     zmq_strerror(zmq_errno()));
+            continue; /* the row is 'sending': it comes back after its deadline */
+        }
+        char key[32];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)p->outbox_id);
+        flight_t *fl = calloc(1, sizeof *fl);
+        fl->peer = peer;
+        fl->deadline = deadline;
+        zhashx_update(self->in_flight, key, fl);
+        peer->in_flight++;
+        peer->delivers++;
+        self->count.delivers++;
+    }
+    zlistx_destroy(&ctx.picked);
+}
+
+static void dispatch(aduan_core_t *self)
+{
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
+        if (p->channel)
+            dispatch_to(self, p);
+    self->dispatch_now = false;
+    self->last_dispatch = aduan_monotonic_ms();
+}
+
+/* ---- housekeeping ---------------------------------------------------------------------- */
+
+static void expire(aduan_core_t *self)
+{
+    int64_t now = aduan_monotonic_ms();
+    zlistx_t *gone = zlistx_new();
+    for (flight_t *f = zhashx_first(self->in_flight); f; f = zhashx_next(self->in_flight))
+        if (f->deadline <= now)
+            zlistx_add_end(gone, (void *)zhashx_cursor(self->in_flight));
+    for (const char *key = zlistx_first(gone); key; key = zlistx_next(gone))
+        forget_flight(self, strtoull(key, NULL, 10));
+    zlistx_purge(gone);
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
+        if (now - p->last_seen > self->config->bus.peer_timeout_ms)
+            zlistx_add_end(gone, p->key);
+    for (const char *key = zlistx_first(gone); key; key = zlistx_next(gone)) {
+        peer_t *p = zhashx_lookup(self->peers, key);
+        log_warn("core", "adapter %s account=%s silent for %lld ms: gone",
+                 p->channel ? p->channel : "unknown", p->account ? p->account : "-",
+                 (long long)(now - p->last_seen));
+        /* its items in flight come back after their deadline */
+        for (flight_t *f = zhashx_first(self->in_flight); f; f = zhashx_next(self->in_flight))
+            if (f->peer == p)
+                f->peer = NULL;
+        zhashx_delete(self->peers, key);
+    }
+    zlistx_destroy(&gone);
+}
+
+static json_t *service_stats(aduan_core_t *self)
+{
+    json_t *peers = json_array();
+    int64_t now = aduan_monotonic_ms();
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
+        json_array_append_new(
+            peers, json_pack("{s:s, s:s, s:I, s:i, s:I, s:I}", "channel",
+                             p->channel ? p->channel : "", "account",
+                             p->account ? p->account : "", "last_seen_ms_ago",
+                             (json_int_t)(now - p->last_seen), "in_flight", p->in_flight,
+                             "intakes", (json_int_t)p->intakes, "delivers",
+                             (json_int_t)p->delivers));
+    char at[32] = "";
+    if (self->last_error_at)
+        aduan_format_utc(self->last_error_at, at, sizeof at);
+    return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
+                     "adapters", peers, "counters", "intakes", (json_int_t)self->count.intakes,
+                     "tickets", (json_int_t)self->count.tickets, "followups",
+                     (json_int_t)self->count.followups, "duplicates",
+                     (json_int_t)self->count.duplicates, "acks", (json_int_t)self->count.acks,
+                     "nacks", (json_int_t)self->count.nacks, "refused",
+                     (json_int_t)self->count.refused, "delivers",
+                     (json_int_t)self->count.delivers, "results",
+                     (json_int_t)self->count.results, "last_error", self->last_error,
+                     "last_error_at", at);
+}
+
+/* ---- control --------------------------------------------------------------------------- */
+
+static void reply(aduan_core_t *self, zframe_t *routing_id, const char *ref_id,
+                  const char *status, json_t *body)
+{
+    aduan_msg_t *m = aduan_msg_new(ADUAN_MSG_REPLY);
+    snprintf(m->id, sizeof m->id, "%s", ref_id); /* the reply carries the request's id */
+    aduan_msg_set(&m->reply.status, status);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    aduan_msg_set(&m->reply.body, text);
+    free(text);
+    if (aduan_msg_send(m, self->control, routing_id) != 0)
+        log_warn("control", "cannot answer a request: %s", zmq_strerror(zmq_errno()));
+    aduan_msg_destroy(&m);
+}
+
+static void take_request(aduan_core_t *self)
+{
+    zmsg_t *zm = zmsg_recv(self->control);
+    if (!zm)
+        return;
+    zframe_t *routing_id = zmsg_pop(zm);
+    char id[ADUAN_MSG_ID_MAX + 1] = "", reason[512] = "";
+    aduan_msg_t *m = aduan_msg_decode(&zm, CONTROL_MAX, id, reason, sizeof reason);
+    json_t *body = NULL;
+    const char *status = "error";
+    if (!m || m->type != ADUAN_MSG_REQUEST) {
+        if (m)
+            snprintf(reason, sizeof reason, "expected REQUEST, got %s",
+                     aduan_msg_type_name(m->type));
+        log_warn("control", "refused a request: %s", reason);
+        status = "refused";
+    } else {
+        json_error_t jerr;
+        json_t *args = m->request.args && *m->request.args
+                           ? json_loads(m->request.args, 0, &jerr)
+                           : json_object();
+        if (!json_is_object(args)) {
+            snprintf(reason, sizeof reason, "arguments are not a JSON object");
+            status = "refused";
+        } else {
+            json_t *stats = strcmp(m->request.command, "stats") == 0 ? service_stats(self)
+                                                                     : NULL;
+            aduan_control_status_t st;
+            body = aduan_control_handle(self->store, m->request.command, m->request.actor,
+                                        args, stats, &st, reason, sizeof reason);
+            json_decref(stats);
+            status = st == ADUAN_CONTROL_OK        ? "ok"
+                     : st == ADUAN_CONTROL_REFUSED ? "refused"
+                                                   : "error";
+        }
+        json_decref(args);
+    }
+    if (!body)
+        body = json_pack("{s:s}", "reason", reason);
+    reply(self, routing_id, *id ? id : "-", status, body);
+    json_decref(body);
+    aduan_msg_destroy(&m);
+    zframe_destroy(&routing_id);
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
+{
+    zmq_pollitem_t items[] = {
+        {zsock_resolve(self->intake), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
+        {NULL, loop ? loop->stop_fd : -1, ZMQ_POLLIN, 0},
+    };
+    int count = loop && loop->stop_fd >= 0 ? 3 : 2;
+    log_info("core", "ready");
+    while (true) {
+        int rc = zmq_poll(items, count, POLL_MS);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            log_error("core", "poll failed: %s", zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        if (count == 3 && (items[2].revents & ZMQ_POLLIN))
+            break;
+        if (items[0].revents & ZMQ_POLLIN)
+            take_intakes(self);
+        if (items[1].revents & ZMQ_POLLIN)
+            take_request(self);
+        int64_t now = aduan_monotonic_ms();
+        if (self->dispatch_now || now - self->last_dispatch >= POLL_MS)
+            dispatch(self);
+        if (now - self->last_tick >= 1000) {
+            self->last_tick = now;
+            expire(self);
+            if (loop && loop->tick) {
+                char status[160];
+                snprintf(status, sizeof status, "%zu adapters, %llu intakes, %llu delivered",
+                         zhashx_size(self->peers), (unsigned long long)self->count.intakes,
+                         (unsigned long long)self->count.delivers);
+                loop->tick(loop->tick_arg, status);
+            }
+        }
+    }
+    log_info("core", "stopping: %llu intakes taken, %llu deliveries handed out",
+             (unsigned long long)self->count.intakes, (unsigned long long)self->count.delivers);
+    return 0;
+}

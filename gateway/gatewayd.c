@@ -1,1 +1,146 @@
-int main(void) { return 0; } /* placeholder */
+/*  aduan-gatewayd - runs the core and the enabled channels in one process, or one
+    component of them (--only), in the foreground, logging to stderr.
+
+    Signals are taken through a signalfd in the core's loop, not by CZMQ's handler (which
+    would make other libraries' blocking calls fail with EINTR): SIGTERM and SIGINT finish
+    the transaction at hand and stop. Under systemd it speaks the notify protocol:
+    READY=1 once the endpoints are bound, STATUS= and WATCHDOG=1 every second. */
+#include <czmq.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+#include "aduan/config.h"
+#include "aduan/log.h"
+#include "service.h"
+
+#define DEFAULT_CONFIG "/etc/aduan/aduan.conf"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: aduan-gatewayd [-c FILE] [--only COMPONENT] [--check] [--keys]\n"
+            "\n"
+            "  -c, --config FILE   configuration (default $ADUAN_CONFIG or " DEFAULT_CONFIG ")\n"
+            "  --only COMPONENT    run one component: core, sms, email, phone, box\n"
+            "  --check             check the configuration, print 'configuration OK' or\n"
+            "                      every error, and exit (non-zero on errors)\n"
+            "  --keys              print every configuration key (Markdown) and exit\n"
+            "  -h, --help          this text\n");
+}
+
+static void on_tick(void *arg, const char *status)
+{
+    (void)arg;
+    sd_notifyf(0, "WATCHDOG=1\nSTATUS=%s", status);
+}
+
+/* The channels that land with their issues register here; until then only the core. */
+static const char *const components[] = {"core", "sms", "email", "phone", "box"};
+
+static int run_core(const aduan_config_t *config)
+{
+    /* block the stop signals in every thread, then take them from a signalfd */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int stop_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    zsys_handler_set(NULL);
+    zsys_init();
+    char reason[512];
+    aduan_core_t *core = aduan_core_new(config, NULL, reason, sizeof reason);
+    if (!core) {
+        log_error("gatewayd", "%s", reason);
+        sd_notifyf(0, "STATUS=failed: %s", reason);
+        close(stop_fd);
+        return 1;
+    }
+    sd_notify(0, "READY=1\nSTATUS=running");
+    aduan_core_loop_t loop = {.stop_fd = stop_fd, .tick = on_tick, .tick_arg = NULL};
+    int rc = aduan_core_run(core, &loop);
+    sd_notify(0, "STOPPING=1");
+    aduan_core_destroy(&core);
+    close(stop_fd);
+    zsys_shutdown();
+    log_info("gatewayd", "stopped");
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = getenv("ADUAN_CONFIG") ? getenv("ADUAN_CONFIG") : DEFAULT_CONFIG;
+    const char *only = NULL;
+    bool check = false;
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'}, {"only", required_argument, NULL, 'o'},
+        {"check", no_argument, NULL, 'k'},        {"keys", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'o':
+            only = optarg;
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'K':
+            aduan_config_print_keys(stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (only) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof components / sizeof components[0]; i++)
+            known = known || strcmp(components[i], only) == 0;
+        if (!known) {
+            fprintf(stderr, "aduan-gatewayd: unknown component '%s'\n", only);
+            return 2;
+        }
+    }
+
+    aduan_config_t *config = NULL;
+    aduan_config_errors_t errors = {0};
+    if (aduan_config_load(path, &config, &errors) != 0) {
+        for (size_t i = 0; i < errors.count; i++)
+            fprintf(stderr, "%s\n", errors.lines[i]);
+        aduan_config_errors_clear(&errors);
+        return 1;
+    }
+    if (check) {
+        printf("configuration OK\n");
+        aduan_config_destroy(&config);
+        return 0;
+    }
+    aduan_log_level_parse(config->core.log_level, &aduan_log_threshold);
+
+    int rc;
+    if (only && strcmp(only, "core") != 0) {
+        log_error("gatewayd", "the %s channel is not part of this build yet", only);
+        rc = 1;
+    } else {
+        rc = run_core(config);
+    }
+    aduan_config_destroy(&config);
+    return rc;
+}

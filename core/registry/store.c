@@ -287,7 +287,7 @@ int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
     if (aduan_mkdirs(dir, 0750) != 0)
         return -1;
     /* no fsync here: aduan_store_commit flushes the whole batch once */
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wbe");
     if (!f)
