@@ -5,15 +5,20 @@
         [routing id]            only on ROUTER sockets, handled by the caller
         "ADU/1"                 protocol tag; ADUAN_PROTOCOL, bumped with any change below
         "INTAKE"                message type name
-        "<message id>"          1..64 printable ASCII chars, chosen by the sender
+        "<message id>"          1..64 chars of [A-Za-z0-9._:-], chosen by the sender
         field 1 .. field n      the fields of the type, in the order of the schema in bus.c,
-                                always all of them; an empty frame is an empty/absent value
-        attachments             only INTAKE and DELIVER: triples [name][content type][data]
+                                always all of them; an empty frame is an absent value
+                                (NULL string, empty bytes, 0, false)
+        attachments             only INTAKE and DELIVER: triples [name][content type][data];
+                                name a line of at most 255 bytes, content type at most 127
 
     Field kinds: a line (UTF-8, no control characters: nothing can smuggle a CR/LF into a
     header), a text (UTF-8, newlines and tabs allowed), an unsigned integer (decimal ASCII),
     a flag ("0"/"1"), an enum (one of a fixed list of words), bytes (anything).
     Every field has a maximum size; the whole message has the caller's maximum.
+    A line or text is also refused when it contains NUL; a text may carry TAB, LF and CR
+    but no other control character (nor DEL). An integer is 1..20 digits, no sign, and
+    fits 64 bits. A required field may not be empty; a required integer may not be 0.
 
     The decoder checks all of it and refuses anything else with a reason; it never aborts.
     Intake endpoint (core ROUTER, adapters DEALER):
@@ -50,6 +55,8 @@ typedef enum {
 #define ADUAN_INTAKE_INCOMPLETE 0x1u /* parts missing (SMS timeout): registered as it is */
 #define ADUAN_INTAKE_AUTOMATIC 0x2u  /* sent by a machine: never answered automatically */
 
+/* Decoded bytes are followed by a NUL not counted in size (so a raw mail can be read as a
+   string); empty bytes are { NULL, 0 }. */
 typedef struct {
     unsigned char *data;
     size_t size;
@@ -57,7 +64,7 @@ typedef struct {
 
 typedef struct {
     char *name;         /* as the sender gave it: the core sanitises it before any use */
-    char *content_type; /* e.g. "image/png"; may be empty */
+    char *content_type; /* e.g. "image/png"; NULL when the sender gave none */
     aduan_bytes_t content;
 } aduan_attachment_t;
 
@@ -140,32 +147,46 @@ typedef struct {
     size_t attachment_count;
 } aduan_msg_t;
 
-/* Returns a zeroed message of the type with a fresh unique id; caller owns it. */
+/*  Returns a zeroed message of the type with a fresh id, unique across threads and
+    processes (a random per-process prefix, drawn again in a forked child, and a counter);
+    caller owns it. NULL for an unknown type or when memory runs out. */
 aduan_msg_t *aduan_msg_new(aduan_msg_type_t type);
 /* Frees every field and attachment and NULLs the pointer. NULL-safe. */
 void aduan_msg_destroy(aduan_msg_t **self_p);
 
-/* Replaces a string field with a copy of value (NULL allowed); returns 0 or -1. */
+/* Replaces a string field with a copy of value (NULL allowed); returns 0 or -1 (the field
+   is then unchanged). */
 int aduan_msg_set(char **field, const char *value);
-/* Adds an attachment, copying name, type and data; returns 0 or -1. */
+/* Adds an attachment, copying name, type and data (NULL name or type allowed); 0 or -1.
+   Only INTAKE and DELIVER may carry attachments: the encoder refuses them elsewhere. */
 int aduan_msg_attach(aduan_msg_t *self, const char *name, const char *content_type,
                      const void *data, size_t size);
 
 /* Names: "INTAKE" for ADUAN_MSG_INTAKE; NULL for an unknown type. */
 const char *aduan_msg_type_name(aduan_msg_type_t type);
 
-/*  Encodes the message. Returns a new zmsg the caller owns, or NULL when the message breaks
-    its own schema (a programmer error; reason says which field). */
+/*  Encodes the message, checking it against the same schema as the decoder, so that what
+    is sent is never refused for its form. Returns a new zmsg the caller owns, or NULL when
+    the message breaks its schema (reason names the field: "INTAKE.subject: control
+    character 0x0d at byte 12"). */
 zmsg_t *aduan_msg_encode(const aduan_msg_t *self, char *reason, size_t reasonlen);
 
 /*  Decodes and checks a message (without routing id). Takes ownership of *zmsg_p and NULLs
     it. Returns a new message the caller owns, or NULL with the reason for the refusal.
-    max_size bounds the sum of all frames. If the message id could be read, it is copied to
-    id_out (which may be NULL) so the refusal can name it. */
+    max_size bounds the sum of all frame sizes and is checked before anything is copied.
+    If frame 2 is a valid message id, it is copied to id_out (which may be NULL, else has
+    room for ADUAN_MSG_ID_MAX + 1 bytes) so the refusal can name it; otherwise id_out is "".
+    Reasons name the cause and the field: "INTAKE.subject: invalid UTF-8 at byte 17"
+    (bytes counted from 0). */
 aduan_msg_t *aduan_msg_decode(zmsg_t **zmsg_p, size_t max_size, char *id_out, char *reason,
                               size_t reasonlen);
 
-/* Encodes and sends, prefixed by routing_id when not NULL (ROUTER). 0 or -1. */
+/* Encodes and sends, prefixed by a copy of routing_id when not NULL (ROUTER); the caller
+   keeps routing_id. 0, or -1 when the message breaks its schema or sending fails. */
 int aduan_msg_send(const aduan_msg_t *self, zsock_t *sock, zframe_t *routing_id);
+
+/* True when s[0..len) is well-formed UTF-8: no overlong forms, no surrogates, nothing
+   above U+10FFFF, no truncated sequence. Control characters (NUL included) are valid. */
+bool aduan_utf8_valid(const char *s, size_t len);
 
 #endif
