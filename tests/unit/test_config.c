@@ -117,7 +117,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->core.log_level, "info");
     assert_int_equal(c->core.batch_max, 256);
     assert_string_equal(c->core.office_name, "DPMPTSP Kabupaten Contoh");
-    assert_string_equal(c->bus.intake, "ipc:///tmp/aduan/intake.sock");
+    assert_string_equal(c->bus.intake, "inproc://aduan-intake");
     assert_string_equal(c->bus.events, "inproc://aduan-events");
     assert_string_equal(c->bus.control, "ipc:///run/aduan/control.sock");
     assert_int_equal(c->bus.max_message_bytes, 33554432);
