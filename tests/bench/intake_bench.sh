@@ -1,0 +1,23 @@
+#!/bin/bash
+# Intake over the bus with durable commit, side by side with SQLite's own ceiling on the
+# same disk: rows of the same size in batches of 32, synchronous=FULL, one process.
+# Targets (issue 2): at least half the ceiling with 8 adapters; ACK p99 <= 5 ms at
+# 2,000 intakes/s offered. Figures are printed, not asserted.
+set -eu
+. "$(dirname "$0")/bench_lib.sh" "$1" "$2"
+N=${ADUAN_BENCH_N:-20000}
+
+"$BUILD/tests/sqlite_ceiling" "$WORK/ceiling.db" "$N" 1200 32 | tee "$WORK/ceiling.txt"
+start_daemon
+"$BIN/aduan-bench" -c "$CONF" -k 8 -n "$N" -w 32 --repeat | tee "$WORK/intake.txt"
+"$BIN/aduan-bench" -c "$CONF" -k 8 -n "$N" -w 64 --rate 2000 | tee "$WORK/rate.txt"
+stop_daemon
+
+ceiling=$(awk '/^ceiling/ {print $(NF-1)}' "$WORK/ceiling.txt")
+ours=$(awk '/^intake/ {for (i=1;i<=NF;i++) if ($i=="intakes/s,") print $(i-1)}' "$WORK/intake.txt")
+p99=$(awk '/^intake/ {for (i=1;i<=NF;i++) if ($i=="p99") print $(i+1)}' "$WORK/rate.txt")
+echo
+printf 'summary  SQLite ceiling %s rows/s | Aduan, 8 adapters %s intakes/s | ratio %.2f (target >= 0.50)\n' \
+    "$ceiling" "$ours" "$(echo "$ours / $ceiling" | bc -l)"
+printf 'summary  ACK p99 at 2,000 intakes/s offered: %s ms (target <= 5 ms)\n' "$p99"
+grep -q 'OK' "$WORK/intake.txt"
