@@ -71,6 +71,7 @@ struct aduan_core {
     zhashx_t *in_flight; /* outbox id -> flight_t */
     entry_t *batch;
     size_t batch_len;
+    zlistx_t *outgoing; /* picked_t: DELIVERs waiting for their COMMIT */
     bool dispatch_now;
     int64_t last_dispatch;
     int64_t last_tick;
@@ -81,6 +82,8 @@ struct aduan_core {
     char last_error[256];
     int64_t last_error_at;
 };
+
+static void picked_destroy(void **item);
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
@@ -186,6 +189,8 @@ aduan_core_t *aduan_core_new(const aduan_config_t *config, const aduan_clock_t *
     self->in_flight = zhashx_new();
     zhashx_set_destructor(self->in_flight, flight_destroy);
     self->batch = calloc((size_t)config->core.batch_max, sizeof *self->batch);
+    self->outgoing = zlistx_new();
+    zlistx_set_destructor(self->outgoing, picked_destroy);
     if (aduan_mkdirs(config->core.state_dir, 0750) != 0) {
         snprintf(reason, reasonlen, "%s: %s", config->core.state_dir, strerror(errno));
         goto fail;
@@ -223,6 +228,7 @@ void aduan_core_destroy(aduan_core_t **self_p)
     aduan_store_close(&self->store);
     zhashx_destroy(&self->in_flight);
     zhashx_destroy(&self->peers);
+    zlistx_destroy(&self->outgoing);
     free(self->batch);
     if (self->lock_fd >= 0)
         close(self->lock_fd); /* releases the lock */
@@ -396,16 +402,15 @@ static void forget_flight(aduan_core_t *self, uint64_t outbox_id)
     }
 }
 
-/* Writes the whole batch in one transaction. Returns 0, or -1 if it had to roll back. */
-static int write_batch(aduan_core_t *self)
+/* Writes the batch's entries inside the open transaction, each under a savepoint so a
+   refused item does not undo the others. 0, or -1 when the transaction must roll back. */
+static int write_entries(aduan_core_t *self)
 {
-    if (aduan_store_begin(self->store) != 0)
-        return -1;
     for (size_t i = 0; i < self->batch_len; i++) {
         entry_t *e = &self->batch[i];
         int rc = 0;
         if (aduan_store_savepoint(self->store) != 0)
-            goto rollback;
+            return -1;
         const char *peer_name = e->peer && e->peer->channel ? e->peer->channel : "unknown";
         switch (e->kind) {
         case ENTRY_INTAKE:
@@ -425,25 +430,16 @@ static int write_batch(aduan_core_t *self)
             break;
         }
         if (rc == -2)
-            goto rollback;
+            return -1;
         e->outcome = rc;
         if (rc == 0) {
             if (aduan_store_release(self->store) != 0)
-                goto rollback;
+                return -1;
         } else {
             aduan_store_rollback_to(self->store);
         }
     }
-    if (aduan_store_commit(self->store) != 0)
-        goto failed;
     return 0;
-rollback:
-    aduan_store_rollback(self->store);
-failed:
-    log_error("core", "could not commit %zu items: %s; they are refused for later",
-              self->batch_len, aduan_store_errmsg(self->store));
-    note_error(self, "commit failed", aduan_store_errmsg(self->store));
-    return -1;
 }
 
 static void publish_events(aduan_core_t *self)
@@ -498,31 +494,13 @@ static void answer_batch(aduan_core_t *self, bool committed)
         entry_clear(e);
     }
     self->batch_len = 0;
-    if (committed)
-        publish_events(self);
-    self->dispatch_now = true;
-}
-
-static void take_intakes(aduan_core_t *self)
-{
-    size_t max = (size_t)self->config->core.batch_max;
-    while (self->batch_len < max && (zsock_events(self->intake) & ZMQ_POLLIN))
-        receive_one(self);
-    if (self->batch_len == 0)
-        return;
-    bool committed = write_batch(self) == 0;
-    answer_batch(self, committed);
 }
 
 /* ---- the outbox ------------------------------------------------------------------------ */
 
+/* A DELIVER picked inside the transaction, sent once it has committed. */
 typedef struct {
-    aduan_core_t *self;
     peer_t *peer;
-    zlistx_t *picked; /* picked_t: DELIVERs to send once the commit is done */
-} dispatch_ctx_t;
-
-typedef struct {
     uint64_t outbox_id;
     zmsg_t *zmsg;
 } picked_t;
@@ -535,9 +513,14 @@ static void picked_destroy(void **item)
     *item = NULL;
 }
 
+typedef struct {
+    aduan_core_t *self;
+    peer_t *peer;
+} pick_ctx_t;
+
 static int pick_due(const aduan_msg_t *deliver, void *arg)
 {
-    dispatch_ctx_t *ctx = arg;
+    pick_ctx_t *ctx = arg;
     char key[32];
     snprintf(key, sizeof key, "%llu", (unsigned long long)deliver->deliver.outbox_id);
     if (zhashx_lookup(ctx->self->in_flight, key))
@@ -545,35 +528,49 @@ static int pick_due(const aduan_msg_t *deliver, void *arg)
     if (aduan_outbox_mark_sending(ctx->self->store, (int64_t)deliver->deliver.outbox_id) != 0)
         return -1;
     picked_t *p = calloc(1, sizeof *p);
+    p->peer = ctx->peer;
     p->outbox_id = deliver->deliver.outbox_id;
     p->zmsg = aduan_msg_encode(deliver, NULL, 0);
-    zlistx_add_end(ctx->picked, p);
+    zlistx_add_end(ctx->self->outgoing, p);
     return 0;
 }
 
-static void dispatch_to(aduan_core_t *self, peer_t *peer)
+/* True when some adapter has room and its channel has something due. Reads only. */
+static bool anything_due(aduan_core_t *self)
 {
-    int room = (int)self->config->outbox.in_flight - peer->in_flight;
-    if (room <= 0)
-        return;
-    int64_t due = aduan_outbox_next_due_at(self->store, peer->channel);
-    if (due == 0 || due > aduan_clock_now_ms(self->clock))
-        return;
-    dispatch_ctx_t ctx = {.self = self, .peer = peer, .picked = zlistx_new()};
-    zlistx_set_destructor(ctx.picked, picked_destroy);
-    if (aduan_store_begin(self->store) != 0) {
-        zlistx_destroy(&ctx.picked);
-        return;
+    int64_t now = aduan_clock_now_ms(self->clock);
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        if (!p->channel || p->in_flight >= self->config->outbox.in_flight)
+            continue;
+        int64_t due = aduan_outbox_next_due_at(self->store, p->channel);
+        if (due != 0 && due <= now)
+            return true;
     }
-    if (aduan_outbox_each_due(self->store, peer->channel, room, pick_due, &ctx) != 0 ||
-        aduan_store_commit(self->store) != 0) {
-        aduan_store_rollback(self->store);
-        zlistx_destroy(&ctx.picked);
-        return;
+    return false;
+}
+
+/* Inside the transaction: marks what is due as sending and queues the DELIVERs. */
+static int pick_deliveries(aduan_core_t *self)
+{
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        int room = (int)self->config->outbox.in_flight - p->in_flight;
+        /* what this peer was just given counts against its room */
+        for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing))
+            room -= q->peer == p;
+        if (!p->channel || room <= 0)
+            continue;
+        pick_ctx_t ctx = {.self = self, .peer = p};
+        if (aduan_outbox_each_due(self->store, p->channel, room, pick_due, &ctx) != 0)
+            return -1;
     }
-    publish_events(self); /* items that ran out of tries were failed just now */
+    return 0;
+}
+
+static void send_deliveries(aduan_core_t *self)
+{
     int64_t deadline = aduan_monotonic_ms() + self->config->outbox.deliver_timeout_s * 1000;
-    for (picked_t *p = zlistx_first(ctx.picked); p; p = zlistx_next(ctx.picked)) {
+    for (picked_t *p = zlistx_first(self->outgoing); p; p = zlistx_next(self->outgoing)) {
+        peer_t *peer = p->peer;
         if (!p->zmsg)
             continue; /* cannot happen: the row was checked when it was queued */
         zmsg_pushmem(p->zmsg, zframe_data(peer->routing_id), zframe_size(peer->routing_id));
@@ -592,15 +589,43 @@ static void dispatch_to(aduan_core_t *self, peer_t *peer)
         peer->delivers++;
         self->count.delivers++;
     }
-    zlistx_destroy(&ctx.picked);
+    zlistx_purge(self->outgoing);
 }
 
-static void dispatch(aduan_core_t *self)
+/*  One turn of the loop: the messages waiting on the intake socket and the outbox items
+    now due go into one transaction (one fsync); only after its COMMIT are the ACKs, the
+    DELIVERs and the events sent. */
+static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
 {
-    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
-        if (p->channel)
-            dispatch_to(self, p);
-    self->dispatch_now = false;
+    size_t max = (size_t)self->config->core.batch_max;
+    while (intake_ready && self->batch_len < max && (zsock_events(self->intake) & ZMQ_POLLIN))
+        receive_one(self);
+    bool dispatching = self->batch_len > 0 || (check_outbox && anything_due(self));
+    if (self->batch_len == 0 && !dispatching)
+        return;
+    bool committed = false;
+    int64_t t0 = aduan_monotonic_ms();
+    if (aduan_store_begin(self->store) == 0) {
+        if (write_entries(self) == 0 && (!dispatching || pick_deliveries(self) == 0) &&
+            aduan_store_commit(self->store) == 0) {
+            committed = true;
+        } else {
+            aduan_store_rollback(self->store);
+        }
+    }
+    if (!committed) {
+        log_error("core", "could not commit %zu items: %s; they are refused for later",
+                  self->batch_len, aduan_store_errmsg(self->store));
+        note_error(self, "commit failed", aduan_store_errmsg(self->store));
+        zlistx_purge(self->outgoing);
+    }
+    log_debug("core", "turn: %zu items, %zu deliveries, %lld ms", self->batch_len,
+              zlistx_size(self->outgoing), (long long)(aduan_monotonic_ms() - t0));
+    answer_batch(self, committed);
+    if (committed) {
+        send_deliveries(self);
+        publish_events(self);
+    }
     self->last_dispatch = aduan_monotonic_ms();
 }
 
@@ -740,13 +765,13 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
         }
         if (count == 3 && (items[2].revents & ZMQ_POLLIN))
             break;
-        if (items[0].revents & ZMQ_POLLIN)
-            take_intakes(self);
+        int64_t now = aduan_monotonic_ms();
+        bool hello = self->dispatch_now;
+        self->dispatch_now = false;
+        turn(self, items[0].revents & ZMQ_POLLIN,
+             hello || now - self->last_dispatch >= POLL_MS);
         if (items[1].revents & ZMQ_POLLIN)
             take_request(self);
-        int64_t now = aduan_monotonic_ms();
-        if (self->dispatch_now || now - self->last_dispatch >= POLL_MS)
-            dispatch(self);
         if (now - self->last_tick >= 1000) {
             self->last_tick = now;
             expire(self);

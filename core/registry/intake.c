@@ -234,7 +234,7 @@ static int store_raw(aduan_store_t *store, const aduan_msg_t *m, char raw_sha[65
 {
     raw_sha[0] = '\0';
     if (m->intake.raw.size > 0 &&
-        aduan_store_put_file(store, m->intake.raw.data, m->intake.raw.size, raw_sha) != 0) {
+        aduan_store_put_content(store, m->intake.raw.data, m->intake.raw.size, raw_sha) != 0) {
         log_error("core", "cannot store the original: %s", strerror(errno));
         return -1;
     }
@@ -263,7 +263,7 @@ static int insert_message(aduan_store_t *store, const aduan_msg_t *m, int64_t co
     for (size_t i = 0; i < m->attachment_count; i++) {
         const aduan_attachment_t *a = &m->attachments[i];
         char sha[65];
-        if (aduan_store_put_file(store, a->content.data, a->content.size, sha) != 0) {
+        if (aduan_store_put_content(store, a->content.data, a->content.size, sha) != 0) {
             log_error("core", "cannot store an attachment: %s", strerror(errno));
             return -1;
         }
@@ -380,7 +380,7 @@ int aduan_registry_quarantine(aduan_store_t *store, const char *channel, const c
                               size_t raw_size)
 {
     char sha[65] = "";
-    if (raw_size > 0 && aduan_store_put_file(store, raw, raw_size, sha) != 0)
+    if (raw_size > 0 && aduan_store_put_content(store, raw, raw_size, sha) != 0)
         return -1;
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_INSERT_QUARANTINE);
     if (!st)

@@ -108,7 +108,16 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_recipient ON outbox(to_addr, created_at) WHERE automatic = 1;"
     "CREATE INDEX outbox_complaint ON outbox(complaint_id);"
 
-    /* what could not be taken in, with why; the original is in the file store */
+    /* originals and attachments by SHA-256: small ones here (SQLite beats the file system
+       for small blobs), large ones as files under files/ with data NULL (store.c) */
+    "CREATE TABLE content ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  size INTEGER NOT NULL,"
+    "  data BLOB"
+    ") STRICT;"
+
+    /* what could not be taken in, with why; the original is in content */
     "CREATE TABLE quarantine ("
     "  id INTEGER PRIMARY KEY,"
     "  at INTEGER NOT NULL,"

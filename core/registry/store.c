@@ -129,7 +129,7 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     sqlite3_busy_timeout(self->db, 5000);
     /* FULL: the WAL is synced at every COMMIT, so what was ACKed survives a power cut. */
     if (exec(self, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                   "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000;") != 0) {
+                   "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;") != 0) {
         snprintf(reason, reasonlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
@@ -266,24 +266,19 @@ const char *aduan_store_errmsg(aduan_store_t *self)
     return sqlite3_errmsg(self->db);
 }
 
-const char *aduan_store_file_path(aduan_store_t *self, const char *sha256, char *out,
-                                  size_t outlen)
+static void file_path(aduan_store_t *self, const char *sha256, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s/%.2s/%s", self->files_dir, sha256, sha256 + 2);
-    return out;
 }
 
-int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
-                         char sha256_out[65])
+static int put_file(aduan_store_t *self, const void *data, size_t size, const char *sha256)
 {
-    if (aduan_sha256_hex(data, size, sha256_out) != 0)
-        return -1;
     char path[PATH_MAX], dir[PATH_MAX];
-    aduan_store_file_path(self, sha256_out, path, sizeof path);
+    file_path(self, sha256, path, sizeof path);
     struct stat st;
     if (stat(path, &st) == 0 && (size_t)st.st_size == size)
         return 0; /* content-addressed: the same bytes are already there */
-    snprintf(dir, sizeof dir, "%s/%.2s", self->files_dir, sha256_out);
+    snprintf(dir, sizeof dir, "%s/%.2s", self->files_dir, sha256);
     if (aduan_mkdirs(dir, 0750) != 0)
         return -1;
     /* no fsync here: aduan_store_commit flushes the whole batch once */
@@ -300,6 +295,61 @@ int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
     }
     self->files_dirty = true;
     return 0;
+}
+
+#define SQL_PUT_CONTENT                                                                    \
+    "INSERT INTO content(sha256, size, data) VALUES (?1, ?2, ?3)"                           \
+    " ON CONFLICT(sha256) DO NOTHING"
+#define SQL_GET_CONTENT "SELECT size, data FROM content WHERE sha256 = ?1"
+
+int aduan_store_put_content(aduan_store_t *self, const void *data, size_t size,
+                            char sha256_out[65])
+{
+    if (aduan_sha256_hex(data, size, sha256_out) != 0)
+        return -1;
+    bool inline_ = size <= ADUAN_CONTENT_INLINE_MAX;
+    if (!inline_ && put_file(self, data, size, sha256_out) != 0)
+        return -1;
+    sqlite3_stmt *st = aduan_store_stmt(self, SQL_PUT_CONTENT);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, sha256_out, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+    if (inline_)
+        sqlite3_bind_blob64(st, 3, data, size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+unsigned char *aduan_store_get_content(aduan_store_t *self, const char *sha256,
+                                       size_t *size_out)
+{
+    sqlite3_stmt *st = aduan_store_stmt(self, SQL_GET_CONTENT);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    unsigned char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        size_t size = (size_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_type(st, 1) == SQLITE_BLOB) {
+            out = malloc(size + 1);
+            if (out)
+                memcpy(out, sqlite3_column_blob(st, 1), size);
+        } else if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+            char path[PATH_MAX];
+            file_path(self, sha256, path, sizeof path);
+            out = (unsigned char *)aduan_read_file(path, size, NULL);
+        } else if (size == 0) {
+            out = malloc(1);
+        }
+        if (out && size_out)
+            *size_out = size;
+    }
+    sqlite3_reset(st);
+    return out;
 }
 
 void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticket,

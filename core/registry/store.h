@@ -2,9 +2,9 @@
     writer being the core. Every statement is prepared in store.c and finalised there.
 
     Durability: WAL with synchronous=FULL on every connection; an intake is committed
-    (COMMIT returned) before anything is ACKed. Files the registry points at (attachments,
-    raw originals) are written before the COMMIT and flushed by one syncfs() per
-    transaction, so a batch of intakes costs one file-system flush, not one per file.
+    (COMMIT returned) before anything is ACKed. Originals and attachments are kept by
+    SHA-256: small ones inside the database, large ones as files written before the
+    COMMIT and flushed by one syncfs() per transaction, so a batch costs one flush.
 
     This is the SQLite backend of the store; a second backend (PostgreSQL) would implement
     the same functions of registry.h. */
@@ -58,13 +58,16 @@ const char *aduan_store_state_dir(aduan_store_t *self);
     finalised by aduan_store_close. Returns NULL (and logs) if the SQL is wrong. */
 sqlite3_stmt *aduan_store_stmt(aduan_store_t *self, const char *sql);
 
-/*  Keeps data in the content-addressed file store (<state_dir>/files/ab/cd...), named by
-    its SHA-256, which is written to sha256_out. The file is flushed by the next commit. */
-int aduan_store_put_file(aduan_store_t *self, const void *data, size_t size,
-                         char sha256_out[65]);
-/* Path of a stored file (into out). */
-const char *aduan_store_file_path(aduan_store_t *self, const char *sha256, char *out,
-                                  size_t outlen);
+/*  Keeps bytes (an original, an attachment) by their SHA-256, written to sha256_out: in
+    the content table when small, as a file under <state_dir>/files/ab/cd... when larger
+    than ADUAN_CONTENT_INLINE_MAX (such files are flushed by the next commit). The same
+    bytes are kept once. */
+#define ADUAN_CONTENT_INLINE_MAX (128 * 1024)
+int aduan_store_put_content(aduan_store_t *self, const void *data, size_t size,
+                            char sha256_out[65]);
+/* Reads kept bytes back; NULL when unknown. Caller frees. */
+unsigned char *aduan_store_get_content(aduan_store_t *self, const char *sha256,
+                                       size_t *size_out);
 
 /* Events: queued during a transaction, taken after COMMIT, dropped on ROLLBACK. */
 void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticket,
