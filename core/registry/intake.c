@@ -5,6 +5,7 @@
     The core never parses what strangers wrote: the channel has already found any ticket
     number (thread_ticket) and decided the intent. */
 #include <errno.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,8 +33,11 @@
 #define SQL_INSERT_ATTACHMENT                                                              \
     "INSERT INTO attachment(message_id, name, content_type, size, sha256)"                  \
     " VALUES (?1, ?2, ?3, ?4, ?5)"
-#define SQL_FIND_TICKET "SELECT id, state, received_at FROM complaint WHERE ticket = ?1"
-#define SQL_FIND_OUR_MESSAGE "SELECT complaint_id FROM outbox WHERE message_id = ?1"
+#define SQL_FIND_TICKET                                                                    \
+    "SELECT id, state, received_at, from_addr FROM complaint WHERE ticket = ?1"
+/* only our mails about a complaint: a "ticket not found" answer has none to join */
+#define SQL_FIND_OUR_MESSAGE                                                               \
+    "SELECT complaint_id FROM outbox WHERE message_id = ?1 AND complaint_id IS NOT NULL"
 #define SQL_FIND_THEIR_MESSAGE                                                             \
     "SELECT complaint_id FROM message WHERE message_ref = ?1 LIMIT 1"
 #define SQL_TICKET_OF "SELECT ticket FROM complaint WHERE id = ?1"
@@ -296,7 +300,7 @@ static char *event_detail(const aduan_msg_t *m, const char *extra_key, const cha
 }
 
 static int lookup_ticket(aduan_store_t *store, const char *ticket, int64_t *id,
-                         char state[32], int64_t *received_at)
+                         char state[32], int64_t *received_at, char **from_addr)
 {
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_TICKET);
     if (!st)
@@ -309,6 +313,8 @@ static int lookup_ticket(aduan_store_t *store, const char *ticket, int64_t *id,
             snprintf(state, 32, "%s", (const char *)sqlite3_column_text(st, 1));
         if (received_at)
             *received_at = sqlite3_column_int64(st, 2);
+        if (from_addr)
+            *from_addr = strdup((const char *)sqlite3_column_text(st, 3));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -362,7 +368,7 @@ int aduan_registry_find_thread(aduan_store_t *store, const aduan_msg_t *m,
 {
     int found = 0;
     if (m->intake.thread_ticket && *m->intake.thread_ticket) {
-        found = lookup_ticket(store, m->intake.thread_ticket, complaint_id, NULL, NULL);
+        found = lookup_ticket(store, m->intake.thread_ticket, complaint_id, NULL, NULL, NULL);
         if (found == 1)
             snprintf(ticket, 40, "%s", m->intake.thread_ticket);
         return found;
@@ -501,13 +507,18 @@ static int take_followup(aduan_store_t *store, const aduan_msg_t *m, int64_t now
 static int take_status_query(aduan_store_t *store, const aduan_msg_t *m, int64_t now,
                              aduan_intake_result_t *result)
 {
-    char state[32] = "";
+    char state[32] = "", *owner = NULL;
     int64_t id = 0, received_at = 0;
     int found = 0;
     if (m->intake.thread_ticket && *m->intake.thread_ticket) {
-        found = lookup_ticket(store, m->intake.thread_ticket, &id, state, &received_at);
+        found = lookup_ticket(store, m->intake.thread_ticket, &id, state, &received_at, &owner);
         if (found < 0)
             return -2;
+        /* the state of a complaint is told only to the address it came from: ticket
+           numbers are sequential and could otherwise be walked */
+        if (found == 1 && strcasecmp(owner, m->intake.from_addr ? m->intake.from_addr : "") != 0)
+            found = 0;
+        free(owner);
     }
     result->disposition = "status";
     if (found == 1) {

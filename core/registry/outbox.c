@@ -45,6 +45,7 @@
 #define SQL_SET_RETRY                                                                      \
     "UPDATE outbox SET status = 'pending', last_error = ?2, next_attempt_at = ?3"           \
     " WHERE id = ?1"
+#define SQL_NOTE_ERROR "UPDATE outbox SET last_error = ?2 WHERE id = ?1"
 #define SQL_SET_FAILED "UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1"
 #define SQL_THREAD_OUT                                                                     \
     "INSERT INTO message(complaint_id, direction, at, channel, to_addr, subject, body,"     \
@@ -395,7 +396,13 @@ int aduan_outbox_apply_result(aduan_store_t *store, int64_t outbox_id, const cha
     int rc = 0;
     bool final = strcmp(r.status, "failed") == 0 || strcmp(r.status, "delivered") == 0 ||
                  strcmp(r.status, "suppressed") == 0;
-    if (final) {
+    bool delivered = strcmp(status, "delivered") == 0;
+    if (delivered && strcmp(r.status, "failed") == 0) {
+        /* a delivery report outranks an earlier failure: the citizen has it */
+        rc = update_row(store, SQL_SET_SENT, outbox_id, status, &now, provider_id ? provider_id : "");
+        if (rc == 0)
+            outbox_event(store, "outbox.delivered", outbox_id, &r, provider_id);
+    } else if (final) {
         log_debug("core", "RESULT %s for outbox item %lld already %s", status,
                   (long long)outbox_id, r.status);
     } else if (strcmp(status, "sent") == 0 || strcmp(status, "delivered") == 0) {
@@ -408,6 +415,9 @@ int aduan_outbox_apply_result(aduan_store_t *store, int64_t outbox_id, const cha
         }
         if (rc == 0 && strcmp(status, "delivered") == 0)
             outbox_event(store, "outbox.delivered", outbox_id, &r, provider_id);
+    } else if (strcmp(r.status, "sent") == 0 && strcmp(status, "temporary") == 0) {
+        /* accepted, delivery delayed (a "delayed" report): still sent, noted */
+        rc = update_row(store, SQL_NOTE_ERROR, outbox_id, detail ? detail : "", NULL, NULL);
     } else if (strcmp(r.status, "sent") == 0) {
         /* a failure reported after acceptance (a bounce, a failed delivery report) */
         rc = fail_row(store, outbox_id, &r, detail);

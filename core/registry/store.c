@@ -65,14 +65,7 @@ static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
                  sqlite3_errmsg(self->db));
         return -1;
     }
-    int known = (int)aduan_schema_migration_count();
-    if (version > known) {
-        snprintf(reason, reasonlen,
-                 "registry schema version %d is newer than this Aduan knows (%d): "
-                 "refusing to touch it; run the Aduan that wrote it",
-                 version, known);
-        return -1;
-    }
+    int known = (int)aduan_schema_migration_count(); /* a newer one was refused in open */
     for (int v = version; v < known; v++) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
@@ -127,6 +120,15 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
         goto fail;
     }
     sqlite3_busy_timeout(self->db, 5000);
+    int version = 0;
+    if (schema_version(self->db, &version) == 0 &&
+        version > (int)aduan_schema_migration_count()) {
+        snprintf(reason, reasonlen,
+                 "%s: registry schema version %d is newer than this Aduan knows (%d): "
+                 "refusing to touch it; run the Aduan that wrote it",
+                 path, version, (int)aduan_schema_migration_count());
+        goto fail;
+    }
     /* FULL: the WAL is synced at every COMMIT, so what was ACKed survives a power cut. */
     if (exec(self, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;") != 0) {
@@ -276,8 +278,12 @@ static int put_file(aduan_store_t *self, const void *data, size_t size, const ch
     char path[PATH_MAX], dir[PATH_MAX];
     file_path(self, sha256, path, sizeof path);
     struct stat st;
-    if (stat(path, &st) == 0 && (size_t)st.st_size == size)
-        return 0; /* content-addressed: the same bytes are already there */
+    if (stat(path, &st) == 0 && (size_t)st.st_size == size) {
+        /* the same bytes are there, perhaps left by a rolled-back transaction and never
+           flushed: this commit flushes them */
+        self->files_dirty = true;
+        return 0;
+    }
     snprintf(dir, sizeof dir, "%s/%.2s", self->files_dir, sha256);
     if (aduan_mkdirs(dir, 0750) != 0)
         return -1;
@@ -315,8 +321,8 @@ int aduan_store_put_content(aduan_store_t *self, const void *data, size_t size,
         return -1;
     sqlite3_bind_text(st, 1, sha256_out, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
-    if (inline_)
-        sqlite3_bind_blob64(st, 3, data, size, SQLITE_STATIC);
+    if (inline_) /* never a NULL pointer: NULL data means "in a file" */
+        sqlite3_bind_blob64(st, 3, size ? data : "", size, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 3);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
@@ -336,7 +342,7 @@ unsigned char *aduan_store_get_content(aduan_store_t *self, const char *sha256,
         size_t size = (size_t)sqlite3_column_int64(st, 0);
         if (sqlite3_column_type(st, 1) == SQLITE_BLOB) {
             out = malloc(size + 1);
-            if (out)
+            if (out && size > 0)
                 memcpy(out, sqlite3_column_blob(st, 1), size);
         } else if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
             char path[PATH_MAX];

@@ -89,7 +89,8 @@ typedef struct {
             char *subject;
             char *text;
             char *thread_ticket; /* ticket the channel found in the item (subject, text) */
-            char *in_reply_to;   /* Message-IDs this item answers, space-separated */
+            char *in_reply_to;   /* Message-IDs this item answers, space-separated,
+                                    without the angle brackets (as DELIVER.message_id) */
             char *references;
             char *message_ref;   /* the item's own id at its source (Message-ID, ...) */
             uint64_t flags;      /* ADUAN_INTAKE_* */

@@ -1,7 +1,898 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-static void placeholder(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(placeholder) }; return cmocka_run_group_tests(t, NULL, NULL); }
+/*  test_dedupe.c - what an INTAKE becomes: the same source item never makes a second
+    ticket; quarantined items, follow-ups (by ticket and by In-Reply-To), status queries,
+    automatic mail, the per-sender limit of automatic replies, attachments in the
+    content-addressed file store, full-text search, and the schema version guard. */
+#include "registry_fixture.h"
+
+#include <jansson.h>
+
+#include "aduan/hash.h"
+
+#define CITIZEN_SMS "+6285712345678"
+#define CITIZEN_MAIL "budi.santoso@example.org"
+
+static int64_t count_complaints(reg_fixture_t *f)
+{
+    return reg_int(f, "SELECT count(*) FROM complaint");
+}
+
+static int64_t count_outbox(reg_fixture_t *f)
+{
+    return reg_int(f, "SELECT count(*) FROM outbox");
+}
+
+/* ---- the same item twice --------------------------------------------------------------- */
+
+static void test_same_key_is_duplicate(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("sms", "modem1:" CITIZEN_SMS ":1772420340:ab12", CITIZEN_SMS,
+                                    "Izin usaha saya belum terbit sudah 3 minggu");
+    aduan_intake_result_t first, again;
+    assert_int_equal(reg_take(f, m, &first), 0);
+    assert_string_equal(first.disposition, "new");
+    assert_string_equal(first.ticket, "ADU-2026-00001");
+
+    /* what the first intake queued: the citizen's ack, the help desk by email and SMS */
+    assert_int_equal(count_outbox(f), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_addr = %Q",
+                             CITIZEN_SMS),
+                     1);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"
+                                " AND staff_id = %Q",
+                             REG_HELPDESK_ID),
+                     2);
+    int64_t messages = reg_int(f, "SELECT count(*) FROM message");
+    int64_t audits = reg_int(f, "SELECT count(*) FROM audit");
+
+    /* the adapter did not see the ACK and sends the item again, later */
+    f->now += 10 * 60 * 1000;
+    assert_int_equal(reg_take(f, m, &again), 0);
+    assert_string_equal(again.disposition, "duplicate");
+    assert_string_equal(again.ticket, first.ticket);
+    assert_int_equal(again.complaint_id, first.complaint_id);
+    assert_int_equal(count_complaints(f), 1);
+    assert_int_equal(count_outbox(f), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM message"), messages);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM audit"), audits);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM intake"), 1);
+
+    /* the key is the identity, whatever else differs */
+    assert_int_equal(aduan_msg_set(&m->intake.text, "teks lain"), 0);
+    assert_int_equal(reg_take(f, m, &again), 0);
+    assert_string_equal(again.disposition, "duplicate");
+    assert_string_equal(again.ticket, first.ticket);
+    assert_int_equal(count_complaints(f), 1);
+    assert_int_equal(count_outbox(f), 3);
+    aduan_msg_destroy(&m);
+}
+
+/* A duplicate inside one batch (the adapter resent before the commit) is caught too. */
+static void test_same_key_in_one_transaction(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:42:7", CITIZEN_MAIL, "Jalan rusak");
+    aduan_intake_result_t a, b;
+    char reason[128];
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, m, "p", &a, reason, sizeof reason), 0);
+    assert_int_equal(aduan_registry_intake(f->store, m, "p", &b, reason, sizeof reason), 0);
+    assert_int_equal(aduan_store_commit(f->store), 0);
+    assert_string_equal(a.disposition, "new");
+    assert_string_equal(b.disposition, "duplicate");
+    assert_string_equal(b.ticket, a.ticket);
+    assert_int_equal(count_complaints(f), 1);
+    aduan_msg_destroy(&m);
+}
+
+static void test_same_key_other_channel_is_new(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t a, b;
+    reg_complaint(f, "sms", "same-key", CITIZEN_SMS, "lewat SMS", &a);
+    reg_complaint(f, "email", "same-key", CITIZEN_MAIL, "lewat email", &b);
+    assert_string_equal(a.disposition, "new");
+    assert_string_equal(b.disposition, "new");
+    assert_string_equal(a.ticket, "ADU-2026-00001");
+    assert_string_equal(b.ticket, "ADU-2026-00002");
+    assert_true(a.complaint_id != b.complaint_id);
+    assert_int_equal(count_complaints(f), 2);
+}
+
+/* ---- quarantine ------------------------------------------------------------------------ */
+
+static void test_quarantine(void **state)
+{
+    reg_fixture_t *f = *state;
+    static const char raw[] = "From: x\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n\xff\xfe";
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:42:99", CITIZEN_MAIL, "");
+    assert_int_equal(aduan_msg_set(&m->intake.quarantine_reason, "MIME: boundary kosong"), 0);
+    m->intake.raw.data = malloc(sizeof raw - 1);
+    assert_non_null(m->intake.raw.data);
+    memcpy(m->intake.raw.data, raw, sizeof raw - 1);
+    m->intake.raw.size = sizeof raw - 1;
+
+    aduan_intake_result_t r;
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "quarantined");
+    assert_string_equal(r.ticket, "");
+    assert_int_equal(r.complaint_id, 0);
+    assert_int_equal(count_complaints(f), 0);
+    assert_int_equal(count_outbox(f), 0); /* nobody is answered for an unreadable item */
+    assert_int_equal(reg_int(f, "SELECT last FROM ticket_counter UNION ALL SELECT 0 LIMIT 1"), 0);
+
+    char reason[256] = "";
+    json_t *args = json_object();
+    json_t *q = aduan_query_quarantine(f->store, args, reason, sizeof reason);
+    assert_non_null(q);
+    json_t *items = json_object_get(q, "items");
+    assert_int_equal(json_array_size(items), 1);
+    json_t *row = json_array_get(items, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "reason")),
+                        "MIME: boundary kosong");
+    assert_string_equal(json_string_value(json_object_get(row, "channel")), "email");
+    assert_string_equal(json_string_value(json_object_get(row, "peer")), "test-peer");
+    assert_string_equal(json_string_value(json_object_get(row, "dedupe_key")), "INBOX:42:99");
+    assert_int_equal(json_integer_value(json_object_get(row, "size")), sizeof raw - 1);
+
+    /* the original is kept byte for byte, by its hash */
+    char sha[65];
+    assert_int_equal(aduan_sha256_hex(raw, sizeof raw - 1, sha), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "raw_sha256")), sha);
+    size_t size = 0;
+    unsigned char *kept = aduan_store_get_content(f->store, sha, &size);
+    assert_non_null(kept);
+    assert_int_equal(size, sizeof raw - 1);
+    assert_memory_equal(kept, raw, sizeof raw - 1);
+    free(kept);
+    json_decref(q);
+
+    /* the adapter retries the item: the same answer, no second quarantine row */
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "duplicate");
+    assert_string_equal(r.ticket, "");
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM quarantine"), 1);
+    assert_int_equal(count_complaints(f), 0);
+    q = aduan_query_quarantine(f->store, args, reason, sizeof reason);
+    assert_non_null(q);
+    assert_int_equal(json_array_size(json_object_get(q, "items")), 1);
+    json_decref(q);
+    json_decref(args);
+    aduan_msg_destroy(&m);
+}
+
+/* ---- follow-ups ------------------------------------------------------------------------- */
+
+static void test_followup_by_thread_ticket(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t first, r;
+    reg_complaint(f, "sms", "k1", CITIZEN_SMS, "Izin belum terbit", &first);
+    int64_t notices = reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'");
+
+    f->now += REG_HOUR_MS;
+    aduan_msg_t *m = reg_intake_new("sms", "k2", CITIZEN_SMS, "Tambahan: nomor berkas 123/2026");
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, first.ticket), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "followup");
+    assert_string_equal(r.ticket, first.ticket);
+    assert_int_equal(r.complaint_id, first.complaint_id);
+    assert_int_equal(count_complaints(f), 1);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM message WHERE complaint_id = %lld"
+                                " AND direction = 'in'",
+                             (long long)first.complaint_id),
+                     2);
+    assert_int_equal(reg_int(f, "SELECT updated_at FROM complaint WHERE id = %lld",
+                             (long long)first.complaint_id),
+                     f->now);
+    /* the citizen hears that the addition arrived: a second ack on the ticket */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'ack'"
+                                " AND complaint_id = %lld",
+                             (long long)first.complaint_id),
+                     2);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"), notices);
+
+    /* and the follow-up itself is deduplicated */
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "duplicate");
+    assert_string_equal(r.ticket, first.ticket);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM message"), 2);
+    aduan_msg_destroy(&m);
+
+    /* a ticket number we never issued opens a complaint of its own */
+    m = reg_intake_new("sms", "k3", CITIZEN_SMS, "Soal tiket lain");
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, "ADU-2026-04242"), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "new");
+    assert_string_equal(r.ticket, "ADU-2026-00002");
+    aduan_msg_destroy(&m);
+}
+
+static void test_followup_by_in_reply_to(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t first, other, r;
+    reg_complaint(f, "email", "INBOX:1:1", CITIZEN_MAIL, "Pelayanan lambat", &first);
+    reg_complaint(f, "email", "INBOX:1:2", "orang.lain@example.org", "Lain hal", &other);
+
+    /* the Message-ID of the acknowledgement we queued for the first complaint */
+    char mid[256];
+    assert_true(reg_text(f, mid, sizeof mid,
+                         "SELECT message_id FROM outbox WHERE complaint_id = %lld"
+                         " AND kind = 'ack'",
+                         (long long)first.complaint_id));
+    assert_true(strlen(mid) > 0);
+
+    /* a reply to it, naming an unknown message first: no ticket in the subject */
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:1:3", CITIZEN_MAIL, "Berkas terlampir");
+    assert_int_equal(aduan_msg_set(&m->intake.subject, "Re: Pengaduan Anda"), 0);
+    char list[600];
+    snprintf(list, sizeof list, "unknown.1234@mail.example.org %s", mid);
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, list), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "followup");
+    assert_string_equal(r.ticket, first.ticket);
+    assert_int_equal(r.complaint_id, first.complaint_id);
+    aduan_msg_destroy(&m);
+
+    /* References alone do it as well */
+    m = reg_intake_new("email", "INBOX:1:4", CITIZEN_MAIL, "Satu lagi");
+    assert_int_equal(aduan_msg_set(&m->intake.references, mid), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "followup");
+    assert_string_equal(r.ticket, first.ticket);
+    aduan_msg_destroy(&m);
+
+    /* so does a reply to a message the citizen sent us (its own Message-ID) */
+    m = reg_intake_new("email", "INBOX:1:5", CITIZEN_MAIL, "Koreksi");
+    assert_int_equal(aduan_msg_set(&m->intake.message_ref, "first.5@example.org"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, other.ticket), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.ticket, other.ticket);
+    aduan_msg_destroy(&m);
+    m = reg_intake_new("email", "INBOX:1:6", CITIZEN_MAIL, "Koreksi kedua");
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, "first.5@example.org"), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "followup");
+    assert_string_equal(r.ticket, other.ticket);
+    aduan_msg_destroy(&m);
+
+    /* nothing known: a new complaint */
+    m = reg_intake_new("email", "INBOX:1:7", CITIZEN_MAIL, "Baru");
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, "nobody@nowhere.example"), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "new");
+    aduan_msg_destroy(&m);
+    assert_int_equal(count_complaints(f), 3);
+}
+
+/*  A reply to a mail of ours that belongs to no complaint (the "ticket not found" answer
+    to a status query, a notice without a ticket) has nothing to join: it is a complaint
+    of its own, not a database failure that rolls back the whole batch. */
+static void test_reply_to_mail_without_complaint(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *q = reg_intake_new("email", "INBOX:3:1", CITIZEN_MAIL, "CEK ADU-2026-00777");
+    assert_int_equal(aduan_msg_set(&q->intake.intent, "status"), 0);
+    assert_int_equal(aduan_msg_set(&q->intake.thread_ticket, "ADU-2026-00777"), 0);
+    aduan_intake_result_t r;
+    assert_int_equal(reg_take(f, q, &r), 0);
+    aduan_msg_destroy(&q);
+    char mid[256];
+    assert_true(reg_text(f, mid, sizeof mid,
+                         "SELECT message_id FROM outbox WHERE kind = 'status'"
+                         " AND complaint_id IS NULL"));
+
+    /* the citizen answers that mail with the complaint itself */
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:3:2", CITIZEN_MAIL,
+                                    "Nomor tiket saya hilang, pengaduan: izin belum terbit");
+    assert_int_equal(aduan_msg_set(&m->intake.subject, "Re: Status pengaduan"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, mid), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.references, mid), 0);
+    char reason[256] = "";
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    int rc = aduan_registry_intake(f->store, m, "p", &r, reason, sizeof reason);
+    if (rc == 0)
+        assert_int_equal(aduan_store_commit(f->store), 0);
+    else
+        aduan_store_rollback(f->store);
+    aduan_msg_destroy(&m);
+    assert_int_equal(rc, 0);
+    assert_string_equal(r.disposition, "new");
+    assert_string_equal(r.ticket, "ADU-2026-00001");
+}
+
+/* ---- status queries -------------------------------------------------------------------- */
+
+static void test_status_known_ticket(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t first, r;
+    reg_complaint(f, "sms", "k1", CITIZEN_SMS, "Izin belum terbit", &first);
+    int64_t outbox = count_outbox(f);
+
+    f->now += REG_DAY_MS;
+    aduan_msg_t *m = reg_intake_new("sms", "k2", CITIZEN_SMS, "CEK ADU-2026-00001");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "status"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, first.ticket), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "status");
+    assert_string_equal(r.ticket, first.ticket);
+    assert_int_equal(r.complaint_id, first.complaint_id);
+    assert_int_equal(count_complaints(f), 1);
+    assert_int_equal(count_outbox(f), outbox + 1);
+
+    char body[4096];
+    assert_true(reg_text(f, body, sizeof body,
+                         "SELECT body FROM outbox WHERE kind = 'status' AND to_addr = %Q"
+                         " AND channel = 'sms' AND status = 'pending'",
+                         CITIZEN_SMS));
+    assert_non_null(strstr(body, first.ticket));
+    assert_non_null(strstr(body, "Tercatat")); /* the state, in Bahasa Indonesia */
+    /* a status query is no addition to the thread */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM message"), 1);
+    aduan_msg_destroy(&m);
+}
+
+static void test_status_unknown_ticket(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("sms", "k1", CITIZEN_SMS, "CEK ADU-2026-09999");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "status"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, "ADU-2026-09999"), 0);
+    aduan_intake_result_t r;
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "status");
+    assert_string_equal(r.ticket, "");
+    assert_int_equal(r.complaint_id, 0);
+    assert_int_equal(count_complaints(f), 0);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM ticket_counter"), 0);
+
+    /* still answered: the ticket named was not found */
+    assert_int_equal(count_outbox(f), 1);
+    char body[4096];
+    assert_true(reg_text(f, body, sizeof body,
+                         "SELECT body FROM outbox WHERE kind = 'status' AND to_addr = %Q"
+                         " AND complaint_id IS NULL AND status = 'pending'",
+                         CITIZEN_SMS));
+    assert_non_null(strstr(body, "ADU-2026-09999"));
+    assert_non_null(strstr(body, "tidak ditemukan"));
+
+    /* the retry of the query is not answered twice */
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "duplicate");
+    assert_int_equal(count_outbox(f), 1);
+    aduan_msg_destroy(&m);
+}
+
+/*  Ticket numbers are sequential, so anyone can guess them: the state of a complaint goes
+    only to the address it was filed from. The status_unknown template promises exactly
+    this ("tidak ditemukan, atau tidak tercatat atas alamat ... pengirim pesan ini"). */
+static void test_status_of_someone_elses_ticket(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t first, r;
+    reg_complaint(f, "sms", "k1", CITIZEN_SMS, "Izin belum terbit", &first);
+
+    aduan_msg_t *m = reg_intake_new("sms", "k2", "+6281999888777", "CEK ADU-2026-00001");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "status"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, first.ticket), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r.disposition, "status");
+    char body[4096];
+    assert_true(reg_text(f, body, sizeof body,
+                         "SELECT body FROM outbox WHERE kind = 'status' AND to_addr = %Q",
+                         "+6281999888777"));
+    assert_null(strstr(body, "Tercatat")); /* the state is not told to a stranger */
+    assert_non_null(strstr(body, "tidak ditemukan"));
+}
+
+/* ---- automatic mail and the per-sender limit ------------------------------------------ */
+
+static void test_automatic_gets_no_ack(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:9:1", "mailer-daemon@example.org",
+                                    "Delivery Status Notification (Failure)");
+    m->intake.flags = ADUAN_INTAKE_AUTOMATIC;
+    aduan_intake_result_t r;
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "new"); /* registered all the same */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'ack'"), 0);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE to_addr = %Q",
+                             "mailer-daemon@example.org"),
+                     0);
+    /* the help desk still hears of it */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"), 2);
+    aduan_msg_destroy(&m);
+
+    /* nor is an automatic status query answered */
+    m = reg_intake_new("email", "INBOX:9:2", "robot@example.org", "CEK");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "status"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, r.ticket), 0);
+    m->intake.flags = ADUAN_INTAKE_AUTOMATIC;
+    assert_int_equal(reg_take(f, m, &r), 0);
+    assert_string_equal(r.disposition, "status");
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE to_addr = %Q",
+                             "robot@example.org"),
+                     0);
+    aduan_msg_destroy(&m);
+}
+
+static void take_from(reg_fixture_t *f, const char *key, const char *from, int64_t *outbox_id)
+{
+    aduan_intake_result_t r;
+    reg_complaint(f, "email", key, from, "Pengaduan berulang", &r);
+    *outbox_id = reg_int(f, "SELECT id FROM outbox WHERE complaint_id = %lld AND kind = 'ack'",
+                         (long long)r.complaint_id);
+}
+
+static void ack_status(reg_fixture_t *f, int64_t id, char *out, size_t outlen)
+{
+    assert_true(reg_text(f, out, outlen, "SELECT status FROM outbox WHERE id = %lld",
+                         (long long)id));
+}
+
+static void test_auto_reply_limit(void **state)
+{
+    reg_fixture_t *f = *state;
+    f->config->outbox.auto_replies_per_day = 2;
+    int64_t a1, a2, a3, other, a4;
+    char st[32];
+    take_from(f, "m:1", CITIZEN_MAIL, &a1);
+    f->now += 60 * 1000;
+    take_from(f, "m:2", CITIZEN_MAIL, &a2);
+    f->now += 60 * 1000;
+    take_from(f, "m:3", CITIZEN_MAIL, &a3);
+    take_from(f, "m:4", "tetangga@example.org", &other);
+    ack_status(f, a1, st, sizeof st);
+    assert_string_equal(st, "pending");
+    ack_status(f, a2, st, sizeof st);
+    assert_string_equal(st, "pending");
+    ack_status(f, a3, st, sizeof st);
+    assert_string_equal(st, "suppressed"); /* kept, visible, never sent */
+    ack_status(f, other, st, sizeof st);
+    assert_string_equal(st, "pending"); /* the limit is per sender */
+    /* staff notices are not automatic replies: never suppressed */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"
+                                " AND status <> 'pending'"),
+                     0);
+
+    /* a suppressed row is never handed to an adapter */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE id = %lld"
+                                " AND status IN ('pending','sending')",
+                             (long long)a3),
+                     0);
+
+    /* the next day the sender is answered again */
+    f->now += 25 * REG_HOUR_MS;
+    take_from(f, "m:5", CITIZEN_MAIL, &a4);
+    ack_status(f, a4, st, sizeof st);
+    assert_string_equal(st, "pending");
+}
+
+/* ---- attachments ------------------------------------------------------------------------ */
+
+static int files_seen;
+
+static int count_file(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)path;
+    (void)sb;
+    (void)ftw;
+    if (type == FTW_F)
+        files_seen++;
+    return 0;
+}
+
+/* Regular files under dir (temporary files left behind would count too). */
+static int count_files_under(const char *dir)
+{
+    files_seen = 0;
+    assert_int_equal(nftw(dir, count_file, 16, FTW_PHYS), 0);
+    return files_seen;
+}
+
+/* Where a large content lives: <state_dir>/files/ab/cdef... (store.h). */
+static void content_file(reg_fixture_t *f, const char *sha, char *path, size_t len)
+{
+    snprintf(path, len, "%s/files/%.2s/%s", f->dir, sha, sha + 2);
+}
+
+/* The bytes kept under sha are data, read back through the store. */
+static void assert_stored(reg_fixture_t *f, const void *data, size_t size, const char *sha)
+{
+    char want[65];
+    assert_int_equal(aduan_sha256_hex(data, size, want), 0);
+    assert_string_equal(sha, want);
+    size_t got_size = (size_t)-1;
+    unsigned char *got = aduan_store_get_content(f->store, sha, &got_size);
+    if (!got)
+        fail_msg("content %s (%zu bytes) cannot be read back", sha, size);
+    assert_int_equal(got_size, size);
+    assert_memory_equal(got, data, size);
+    free(got);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM content WHERE sha256 = %Q", sha), 1);
+    assert_int_equal(reg_int(f, "SELECT size FROM content WHERE sha256 = %Q", sha), size);
+
+    /* small ones inside the database, large ones as a file named by the hash */
+    char path[PATH_MAX];
+    content_file(f, sha, path, sizeof path);
+    struct stat st;
+    if (size <= ADUAN_CONTENT_INLINE_MAX) {
+        assert_int_equal(reg_int(f, "SELECT data IS NOT NULL FROM content WHERE sha256 = %Q",
+                                 sha),
+                         1);
+        assert_int_not_equal(stat(path, &st), 0);
+    } else {
+        assert_int_equal(reg_int(f, "SELECT data IS NULL FROM content WHERE sha256 = %Q", sha),
+                         1);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal((size_t)st.st_size, size);
+        FILE *in = fopen(path, "rb");
+        assert_non_null(in);
+        unsigned char *buf = malloc(size + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, size + 1, in), size);
+        fclose(in);
+        assert_memory_equal(buf, data, size);
+        free(buf);
+    }
+}
+
+static void test_attachments_content_addressed(void **state)
+{
+    reg_fixture_t *f = *state;
+    unsigned char photo[3000];
+    for (size_t i = 0; i < sizeof photo; i++)
+        photo[i] = (unsigned char)(i * 31 + 7); /* binary, NUL bytes included */
+    static const char letter[] = "%PDF-1.4 surat pernyataan";
+    size_t scan_size = ADUAN_CONTENT_INLINE_MAX + 4096; /* a scanned form: a file */
+    unsigned char *scan = malloc(scan_size);
+    assert_non_null(scan);
+    for (size_t i = 0; i < scan_size; i++)
+        scan[i] = (unsigned char)((i * 7) ^ (i >> 9));
+
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:5:1", CITIZEN_MAIL, "Foto terlampir");
+    assert_int_equal(aduan_msg_attach(m, "foto jalan.jpg", "image/jpeg", photo, sizeof photo), 0);
+    assert_int_equal(aduan_msg_attach(m, "surat.pdf", "application/pdf", letter,
+                                      sizeof letter - 1),
+                     0);
+    assert_int_equal(aduan_msg_attach(m, "formulir.tiff", "image/tiff", scan, scan_size), 0);
+    aduan_intake_result_t r1, r2;
+    assert_int_equal(reg_take(f, m, &r1), 0);
+    aduan_msg_destroy(&m);
+
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM attachment"), 3);
+    char sha[80];
+    assert_true(reg_text(f, sha, sizeof sha,
+                         "SELECT sha256 FROM attachment WHERE name = 'foto jalan.jpg'"));
+    assert_stored(f, photo, sizeof photo, sha);
+    assert_int_equal(reg_int(f, "SELECT size FROM attachment WHERE name = 'foto jalan.jpg'"),
+                     sizeof photo);
+    assert_true(reg_text(f, sha, sizeof sha,
+                         "SELECT sha256 FROM attachment WHERE name = 'surat.pdf'"));
+    assert_stored(f, letter, sizeof letter - 1, sha);
+    assert_true(reg_text(f, sha, sizeof sha,
+                         "SELECT sha256 FROM attachment WHERE name = 'formulir.tiff'"));
+    assert_stored(f, scan, scan_size, sha);
+
+    /* the same photo and scan sent again with another complaint: more attachment rows,
+       the bytes kept once */
+    m = reg_intake_new("sms", "mms:1", CITIZEN_SMS, "Foto yang sama");
+    assert_int_equal(aduan_msg_attach(m, "IMG_0001.jpg", "image/jpeg", photo, sizeof photo), 0);
+    assert_int_equal(aduan_msg_attach(m, "scan.tiff", "image/tiff", scan, scan_size), 0);
+    assert_int_equal(reg_take(f, m, &r2), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r2.disposition, "new");
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM attachment"), 5);
+    assert_int_equal(reg_int(f, "SELECT count(DISTINCT sha256) FROM attachment"), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM content"), 3);
+    char files[PATH_MAX];
+    snprintf(files, sizeof files, "%s/files", f->dir);
+    assert_int_equal(count_files_under(files), 1); /* only the large one, no temporaries */
+    assert_stored(f, scan, scan_size, sha);
+    free(scan);
+
+    /* staff see them with the ticket */
+    char reason[256] = "";
+    json_t *args = json_pack("{s:s}", "ticket", r2.ticket);
+    json_t *show = aduan_query_show(f->store, args, reason, sizeof reason);
+    assert_non_null(show);
+    json_t *att = json_object_get(show, "attachments");
+    assert_int_equal(json_array_size(att), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 0), "name")),
+                        "IMG_0001.jpg");
+    json_decref(show);
+    json_decref(args);
+
+    /* unknown content reads as NULL */
+    size_t size = 0;
+    assert_null(aduan_store_get_content(
+        f->store, "0000000000000000000000000000000000000000000000000000000000000000", &size));
+}
+
+/*  An empty file attached (bus.h: empty bytes are { NULL, 0 }) is kept like any other and
+    can be read back. */
+static void test_empty_attachment(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:5:9", CITIZEN_MAIL, "Lampiran kosong");
+    assert_int_equal(aduan_msg_attach(m, "kosong.txt", "text/plain", NULL, 0), 0);
+    assert_null(m->attachments[0].content.data);
+    aduan_intake_result_t r;
+    assert_int_equal(reg_take(f, m, &r), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r.disposition, "new");
+    char sha[80];
+    assert_true(reg_text(f, sha, sizeof sha,
+                         "SELECT sha256 FROM attachment WHERE name = 'kosong.txt' AND size = 0"));
+    assert_stored(f, "", 0, sha);
+}
+
+/* ---- full-text search ----------------------------------------------------------------- */
+
+static json_t *search(reg_fixture_t *f, const char *query, char *reason, size_t rl)
+{
+    json_t *args = json_pack("{s:s}", "query", query);
+    json_t *out = aduan_query_search(f->store, args, reason, rl);
+    json_decref(args);
+    return out;
+}
+
+static size_t hits(reg_fixture_t *f, const char *query)
+{
+    char reason[256] = "";
+    json_t *out = search(f, query, reason, sizeof reason);
+    if (!out)
+        fail_msg("search [%s] failed: %s", query, reason);
+    json_t *items = json_object_get(out, "items");
+    assert_true(json_is_array(items));
+    size_t n = json_array_size(items);
+    json_decref(out);
+    return n;
+}
+
+static void test_search(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t a, b;
+    reg_complaint(f, "email", "s:1", CITIZEN_MAIL,
+                  "Mohon perbaikan jalan menuju kantor kecamatan yang rusak parah", &a);
+    reg_complaint(f, "sms", "s:2", CITIZEN_SMS, "Izin mendirikan bangunan belum selesai", &b);
+
+    char reason[256] = "";
+    json_t *out = search(f, "perbaik*", reason, sizeof reason);
+    assert_non_null(out);
+    json_t *items = json_object_get(out, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "ticket")),
+                        a.ticket);
+    json_decref(out);
+
+    /* no stemmer: the bare stem alone does not match, the whole word does, in any case */
+    assert_int_equal(hits(f, "perbaik"), 0);
+    assert_int_equal(hits(f, "PERBAIKAN"), 1);
+    assert_int_equal(hits(f, "bangunan"), 1);
+    assert_int_equal(hits(f, "jalan kantor"), 1); /* every word must be there */
+    assert_int_equal(hits(f, "jalan bangunan"), 0);
+
+    /* what a clerk types is never FTS syntax: quotes and operators are plain text */
+    static const char *const odd[] = {
+        "\"perbaikan",  "perbaikan\"", "\"",        "\"\"",       "jalan OR",  "AND",
+        "NOT jalan",    "NEAR(jalan",  "jalan)",    "-jalan",     "body:jalan", "^jalan",
+        "*",            "**",          "\"*",       "jalan +",    "'",          "a\"b*",
+        "{subject}: x", "perbaik* OR *",
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        reason[0] = '\0';
+        out = search(f, odd[i], reason, sizeof reason);
+        if (!out)
+            fail_msg("search [%s] failed: %s", odd[i], reason);
+        assert_true(json_is_array(json_object_get(out, "items")));
+        json_decref(out);
+    }
+    assert_int_equal(hits(f, "\"perbaikan"), 1); /* a stray quote does not hide the word */
+    assert_int_equal(hits(f, "jalan OR"), 0);    /* OR is a word here, not an operator */
+
+    /* nothing to search for is a refusal with a reason, not an error of SQL */
+    reason[0] = '\0';
+    assert_null(search(f, "   ", reason, sizeof reason));
+    assert_true(strlen(reason) > 0);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* Takes one intake in its own transaction and returns the events it left (caller frees). */
+static aduan_event_t *take_with_events(reg_fixture_t *f, const aduan_msg_t *m,
+                                       aduan_intake_result_t *r)
+{
+    char reason[256];
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, m, "p", r, reason, sizeof reason), 0);
+    assert_int_equal(aduan_store_commit(f->store), 0);
+    return aduan_store_take_events(f->store);
+}
+
+static int event_count(const aduan_event_t *ev)
+{
+    int n = 0;
+    for (; ev; ev = ev->next)
+        n++;
+    return n;
+}
+
+static void test_events(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t r, first;
+    aduan_msg_t *m = reg_intake_new("sms", "e:1", CITIZEN_SMS, "Izin belum terbit");
+    aduan_event_t *ev = take_with_events(f, m, &first);
+    assert_int_equal(event_count(ev), 1);
+    assert_string_equal(ev->topic, "ticket.new");
+    assert_string_equal(ev->ticket, first.ticket);
+    json_t *detail = json_loads(ev->detail, 0, NULL);
+    assert_non_null(detail);
+    assert_string_equal(json_string_value(json_object_get(detail, "channel")), "sms");
+    const char *from = json_string_value(json_object_get(detail, "from"));
+    assert_non_null(from);
+    assert_string_not_equal(from, CITIZEN_SMS); /* watchers see a masked number */
+    assert_null(strstr(ev->detail, CITIZEN_SMS));
+    json_decref(detail);
+    aduan_event_list_free(&ev);
+
+    /* a duplicate changes nothing, so it tells nothing */
+    ev = take_with_events(f, m, &r);
+    assert_null(ev);
+    aduan_msg_destroy(&m);
+
+    m = reg_intake_new("sms", "e:2", CITIZEN_SMS, "Tambahan");
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, first.ticket), 0);
+    ev = take_with_events(f, m, &r);
+    assert_int_equal(event_count(ev), 1);
+    assert_string_equal(ev->topic, "ticket.followup");
+    assert_string_equal(ev->ticket, first.ticket);
+    aduan_event_list_free(&ev);
+    aduan_msg_destroy(&m);
+
+    m = reg_intake_new("sms", "e:3", CITIZEN_SMS, "");
+    assert_int_equal(aduan_msg_set(&m->intake.quarantine_reason, "UDH rusak"), 0);
+    ev = take_with_events(f, m, &r);
+    assert_int_equal(event_count(ev), 1);
+    assert_string_equal(ev->topic, "quarantine.new");
+    aduan_event_list_free(&ev);
+    aduan_msg_destroy(&m);
+
+    /* what was rolled back was never there: no event either */
+    m = reg_intake_new("sms", "e:4", CITIZEN_SMS, "Batal");
+    char reason[256];
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, m, "p", &r, reason, sizeof reason), 0);
+    aduan_store_rollback(f->store);
+    assert_null(aduan_store_take_events(f->store));
+    aduan_msg_destroy(&m);
+
+    /* in a batch, an item undone by its savepoint takes only its own events along */
+    aduan_msg_t *a = reg_intake_new("sms", "e:5", CITIZEN_SMS, "satu");
+    aduan_msg_t *b = reg_intake_new("sms", "e:6", CITIZEN_SMS, "dua");
+    aduan_msg_t *c = reg_intake_new("sms", "e:7", CITIZEN_SMS, "tiga");
+    aduan_intake_result_t ra, rc;
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_store_savepoint(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, a, "p", &ra, reason, sizeof reason), 0);
+    assert_int_equal(aduan_store_release(f->store), 0);
+    assert_int_equal(aduan_store_savepoint(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, b, "p", &r, reason, sizeof reason), 0);
+    aduan_store_rollback_to(f->store);
+    assert_int_equal(aduan_store_savepoint(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, c, "p", &rc, reason, sizeof reason), 0);
+    assert_int_equal(aduan_store_release(f->store), 0);
+    assert_int_equal(aduan_store_commit(f->store), 0);
+    ev = aduan_store_take_events(f->store);
+    assert_int_equal(event_count(ev), 2);
+    assert_string_equal(ev->ticket, ra.ticket);
+    assert_string_equal(ev->next->ticket, rc.ticket);
+    aduan_event_list_free(&ev);
+    aduan_msg_destroy(&a);
+    aduan_msg_destroy(&b);
+    aduan_msg_destroy(&c);
+}
+
+/* ---- schema ------------------------------------------------------------------------------ */
+
+static void test_schema_newer_refused(void **state)
+{
+    reg_fixture_t *f = *state;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/registry.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    char reason[512] = "";
+    aduan_store_t *store = (aduan_store_t *)&reason; /* must be reset to NULL */
+    assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason,
+                                      sizeof reason),
+                     -1);
+    assert_null(store);
+    assert_non_null(strstr(reason, "99"));
+    assert_non_null(strstr(reason, "version"));
+
+    /* and it was not touched */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 99);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_schema_current_reopens(void **state)
+{
+    reg_fixture_t *f = *state;
+    assert_int_equal(reg_int(f, "PRAGMA user_version"), 1);
+    char mode[32];
+    assert_true(reg_text(f, mode, sizeof mode, "PRAGMA journal_mode"));
+    assert_string_equal(mode, "wal");
+    assert_int_equal(reg_int(f, "PRAGMA synchronous"), 2); /* FULL */
+    reg_close(f);
+    reg_open(f);
+    assert_int_equal(reg_int(f, "PRAGMA user_version"), 1);
+}
+
+/* ---- what cannot be taken ------------------------------------------------------------ */
+
+static void test_unknown_intent_refused(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_msg_t *m = reg_intake_new("sms", "k1", CITIZEN_SMS, "halo");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "spam"), 0);
+    aduan_intake_result_t r;
+    char reason[256] = "";
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_registry_intake(f->store, m, "p", &r, reason, sizeof reason), -1);
+    aduan_store_rollback(f->store);
+    assert_non_null(strstr(reason, "spam"));
+    assert_int_equal(count_complaints(f), 0);
+    aduan_msg_destroy(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_same_key_is_duplicate, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_same_key_in_one_transaction, reg_setup,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_same_key_other_channel_is_new, reg_setup,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_quarantine, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_followup_by_thread_ticket, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_followup_by_in_reply_to, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_reply_to_mail_without_complaint, reg_setup,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_status_known_ticket, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_status_unknown_ticket, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_status_of_someone_elses_ticket, reg_setup,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_automatic_gets_no_ack, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_auto_reply_limit, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_attachments_content_addressed, reg_setup,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_search, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_events, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_newer_refused, reg_setup_closed,
+                                        reg_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_current_reopens, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_intent_refused, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_attachment, reg_setup, reg_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
