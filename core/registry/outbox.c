@@ -35,9 +35,8 @@
     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?2"   \
     " WHERE id = ?1"
 #define SQL_GET                                                                            \
-    "SELECT o.status, o.attempts, o.kind, o.to_addr, o.complaint_id, c.ticket, o.subject,"  \
-    " o.body, o.message_id, o.channel FROM outbox o"                                        \
-    " LEFT JOIN complaint c ON c.id = o.complaint_id WHERE o.id = ?1"
+    "SELECT o.status, o.attempts, o.kind, o.to_addr, o.complaint_id, c.ticket, o.channel"   \
+    " FROM outbox o LEFT JOIN complaint c ON c.id = o.complaint_id WHERE o.id = ?1"
 #define SQL_SET_SENT                                                                       \
     "UPDATE outbox SET status = ?2, sent_at = coalesce(sent_at, ?3),"                       \
     " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?3 END,"                               \
@@ -47,9 +46,10 @@
     " WHERE id = ?1"
 #define SQL_NOTE_ERROR "UPDATE outbox SET last_error = ?2 WHERE id = ?1"
 #define SQL_SET_FAILED "UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1"
+/* the text stays in the outbox row; the thread points at it */
 #define SQL_THREAD_OUT                                                                     \
-    "INSERT INTO message(complaint_id, direction, at, channel, to_addr, subject, body,"     \
-    " message_ref, outbox_id) VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    "INSERT INTO message(complaint_id, direction, at, channel, to_addr, outbox_id)"         \
+    " VALUES (?1, 'out', ?2, ?3, ?4, ?5)"
 
 void aduan_retry_policy_from_config(const aduan_config_t *config, aduan_retry_policy_t *p)
 {
@@ -268,16 +268,12 @@ typedef struct {
     char *to_addr;
     int64_t complaint_id;
     char ticket[40];
-    char *subject, *body, *message_id;
     char channel[40];
 } outbox_row_t;
 
 static void row_clear(outbox_row_t *r)
 {
     free(r->to_addr);
-    free(r->subject);
-    free(r->body);
-    free(r->message_id);
 }
 
 static int load_row(aduan_store_t *store, int64_t id, outbox_row_t *r)
@@ -295,10 +291,7 @@ static int load_row(aduan_store_t *store, int64_t id, outbox_row_t *r)
         r->to_addr = strdup(column(st, 3));
         r->complaint_id = sqlite3_column_int64(st, 4);
         snprintf(r->ticket, sizeof r->ticket, "%s", column(st, 5));
-        r->subject = strdup(column(st, 6));
-        r->body = strdup(column(st, 7));
-        r->message_id = strdup(column(st, 8));
-        snprintf(r->channel, sizeof r->channel, "%s", column(st, 9));
+        snprintf(r->channel, sizeof r->channel, "%s", column(st, 6));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -324,10 +317,12 @@ static int update_row(aduan_store_t *store, const char *sql, int64_t id, const c
     return rc;
 }
 
-/* A sent item joins the thread of its complaint. */
+/* What was sent to the complainant joins the thread of the complaint; notices to staff
+   are not part of the conversation with the citizen. */
 static int thread_out(aduan_store_t *store, int64_t id, const outbox_row_t *r, int64_t now)
 {
-    if (r->complaint_id <= 0)
+    if (r->complaint_id <= 0 || strcmp(r->kind, "notice") == 0 ||
+        strcmp(r->kind, "reminder") == 0)
         return 0;
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_THREAD_OUT);
     if (!st)
@@ -336,10 +331,7 @@ static int thread_out(aduan_store_t *store, int64_t id, const outbox_row_t *r, i
     sqlite3_bind_int64(st, 2, now);
     bind_text(st, 3, r->channel);
     bind_text(st, 4, r->to_addr);
-    bind_text(st, 5, r->subject);
-    bind_text(st, 6, r->body);
-    bind_text(st, 7, r->message_id);
-    sqlite3_bind_int64(st, 8, id);
+    sqlite3_bind_int64(st, 5, id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
     return rc;

@@ -87,10 +87,13 @@ json_t *aduan_query_list(aduan_store_t *store, const json_t *args, char *reason,
     " from_name, subject, text, " ISO("received_at") " AS received_at,"                      \
     " " ISO("source_at") " AS source_at, " ISO("updated_at") " AS updated_at, category,"     \
     " confidential, incomplete, raw_sha256 FROM complaint WHERE ticket = ?1"
+/* what went out keeps its text in the outbox row */
 #define SQL_SHOW_THREAD                                                                    \
-    "SELECT id, direction, " ISO("at") " AS at, channel, from_addr AS \"from\","             \
-    " to_addr AS \"to\", subject, body, message_ref, raw_sha256 FROM message"               \
-    " WHERE complaint_id = ?1 ORDER BY id"
+    "SELECT m.id, m.direction, " ISO("m.at") " AS at, m.channel, m.from_addr AS \"from\","   \
+    " m.to_addr AS \"to\", coalesce(o.subject, m.subject) AS subject,"                      \
+    " coalesce(o.body, m.body) AS body, coalesce(o.message_id, m.message_ref) AS message_ref,"\
+    " o.kind, m.raw_sha256 FROM message m LEFT JOIN outbox o ON o.id = m.outbox_id"           \
+    " WHERE m.complaint_id = ?1 ORDER BY m.id"
 #define SQL_SHOW_ATTACHMENTS                                                               \
     "SELECT a.message_id, a.name, a.content_type, a.size, a.sha256 FROM attachment a"       \
     " JOIN message m ON m.id = a.message_id WHERE m.complaint_id = ?1 ORDER BY a.id"
