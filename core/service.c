@@ -402,16 +402,15 @@ static void forget_flight(aduan_core_t *self, uint64_t outbox_id)
     }
 }
 
-/* Writes the batch's entries inside the open transaction, each under a savepoint so a
-   refused item does not undo the others. 0, or -1 when the transaction must roll back. */
+/* Writes the batch's entries inside the open transaction. An item refused for good is
+   refused before anything of it is written (registry.h), so the others stand; a database
+   failure rolls back the whole turn. 0, or -1 when the transaction must roll back. */
 static int write_entries(aduan_core_t *self)
 {
     for (size_t i = 0; i < self->batch_len; i++) {
         entry_t *e = &self->batch[i];
-        int rc = 0;
-        if (aduan_store_savepoint(self->store) != 0)
-            return -1;
         const char *peer_name = e->peer && e->peer->channel ? e->peer->channel : "unknown";
+        int rc = 0;
         switch (e->kind) {
         case ENTRY_INTAKE:
             rc = aduan_registry_intake(self->store, e->msg, peer_name, &e->result, e->reason,
@@ -432,12 +431,6 @@ static int write_entries(aduan_core_t *self)
         if (rc == -2)
             return -1;
         e->outcome = rc;
-        if (rc == 0) {
-            if (aduan_store_release(self->store) != 0)
-                return -1;
-        } else {
-            aduan_store_rollback_to(self->store);
-        }
     }
     return 0;
 }

@@ -214,14 +214,16 @@ static int read_small_file(const char *path, char **data_out, size_t *size_out)
         errno = EFBIG;
         goto fail;
     }
-    /* one byte more than allowed, to notice a file that grew since fstat */
-    data = malloc(ADUAN_TEMPLATE_MAX + 2);
+    /* sized by fstat, one byte more to notice a file that grew since: rendering runs for
+       every intake, and a 64 KiB buffer each time showed in the profile */
+    size_t cap = (size_t)st.st_size + 1;
+    data = malloc(cap + 1);
     if (data == NULL) {
         errno = ENOMEM;
         goto fail;
     }
     for (;;) {
-        ssize_t n = read(fd, data + size, ADUAN_TEMPLATE_MAX + 1 - size);
+        ssize_t n = read(fd, data + size, cap - size);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -230,7 +232,7 @@ static int read_small_file(const char *path, char **data_out, size_t *size_out)
         if (n == 0)
             break;
         size += (size_t)n;
-        if (size > ADUAN_TEMPLATE_MAX) {
+        if (size > ADUAN_TEMPLATE_MAX || size == cap) { /* too big, or still growing */
             errno = EFBIG;
             goto fail;
         }

@@ -24,8 +24,9 @@ typedef struct {
     with disposition "duplicate". A new complaint gets the next ticket of the year, its
     acknowledgement and the help desk's notices in the outbox, an audit row and events.
     peer names the adapter for the log and the quarantine.
-    Returns 0, or -1 when the item is refused for good (reason), or -2 when the database
-    failed and the whole transaction must be rolled back. */
+    Returns 0, or -1 when the item is refused for good (reason) -- always before anything
+    of it is written, so the rest of the batch stands -- or -2 when the database failed
+    and the whole transaction must be rolled back. */
 int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *intake, const char *peer,
                           aduan_intake_result_t *result, char *reason, size_t reasonlen);
 

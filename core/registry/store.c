@@ -25,7 +25,6 @@ struct aduan_store {
     bool files_dirty;          /* a file was written in this transaction: flush first */
     aduan_event_t *events;     /* in order of occurrence */
     aduan_event_t **events_tail;
-    aduan_event_t **savepoint_tail; /* where the current savepoint began */
 };
 
 static void statement_destroy(void **item)
@@ -100,7 +99,6 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     self->config = config;
     self->clock = clock;
     self->events_tail = &self->events;
-    self->savepoint_tail = NULL;
     self->state_dir = strdup(state_dir);
     self->files_dir = zsys_sprintf("%s/files", state_dir);
     self->statements = zhashx_new();
@@ -217,30 +215,6 @@ void aduan_store_rollback(aduan_store_t *self)
         exec(self, "ROLLBACK");
     aduan_event_list_free(&self->events);
     self->events_tail = &self->events;
-    self->savepoint_tail = NULL;
-}
-
-int aduan_store_savepoint(aduan_store_t *self)
-{
-    self->savepoint_tail = self->events_tail;
-    return exec(self, "SAVEPOINT item");
-}
-
-int aduan_store_release(aduan_store_t *self)
-{
-    self->savepoint_tail = NULL;
-    return exec(self, "RELEASE item");
-}
-
-void aduan_store_rollback_to(aduan_store_t *self)
-{
-    exec(self, "ROLLBACK TO item");
-    exec(self, "RELEASE item");
-    if (self->savepoint_tail) {
-        aduan_event_list_free(self->savepoint_tail);
-        self->events_tail = self->savepoint_tail;
-        self->savepoint_tail = NULL;
-    }
 }
 
 sqlite3 *aduan_store_db(aduan_store_t *self)

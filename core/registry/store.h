@@ -43,11 +43,6 @@ int aduan_store_begin(aduan_store_t *self);
 int aduan_store_commit(aduan_store_t *self);
 void aduan_store_rollback(aduan_store_t *self);
 
-/* SAVEPOINT around one item of a batch, so a refused item does not undo the others. */
-int aduan_store_savepoint(aduan_store_t *self);
-int aduan_store_release(aduan_store_t *self);
-void aduan_store_rollback_to(aduan_store_t *self);
-
 /* Borrowed handles for the registry modules. */
 sqlite3 *aduan_store_db(aduan_store_t *self);
 const aduan_config_t *aduan_store_config(aduan_store_t *self);
