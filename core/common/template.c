@@ -9,6 +9,8 @@
 #include "aduan/log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -288,6 +290,72 @@ static size_t utf8_check(const unsigned char *s, size_t n)
     return n;
 }
 
+/*  Templates are read for every intake (several per intake, counting the lookups of
+    channel variants that do not exist), so what was read, or found missing, is kept for
+    a few seconds: an edited template takes effect within TEMPLATE_CACHE_MS. */
+#define TEMPLATE_CACHE_MS 5000
+#define TEMPLATE_CACHE_SLOTS 64
+
+typedef struct {
+    char *path;
+    char *data;   /* NULL: the read failed with error */
+    size_t size;
+    int error;
+    int64_t loaded_at;
+} cache_slot_t;
+
+static cache_slot_t cache[TEMPLATE_CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* read_small_file through the cache; *data_out is the caller's own copy. */
+static int cached_read(const char *path, char **data_out, size_t *size_out)
+{
+    int64_t now = monotonic_ms();
+    pthread_mutex_lock(&cache_lock);
+    cache_slot_t *slot = NULL, *victim = NULL; /* victim: an empty slot, else the oldest */
+    for (size_t i = 0; i < TEMPLATE_CACHE_SLOTS; i++) {
+        cache_slot_t *c = &cache[i];
+        if (c->path && strcmp(c->path, path) == 0)
+            slot = c;
+        if (!victim || (victim->path && (!c->path || c->loaded_at < victim->loaded_at)))
+            victim = c;
+    }
+    if (!slot || now - slot->loaded_at > TEMPLATE_CACHE_MS) {
+        if (!slot) {
+            slot = victim;
+            free(slot->path);
+            slot->path = strdup(path);
+        }
+        free(slot->data);
+        slot->data = NULL;
+        slot->error = read_small_file(path, &slot->data, &slot->size) == 0 ? 0 : errno;
+        slot->loaded_at = now;
+    }
+    int rc = 0, error = slot->error;
+    if (error == 0) {
+        *data_out = malloc(slot->size + 1);
+        if (*data_out) {
+            memcpy(*data_out, slot->data, slot->size + 1);
+            *size_out = slot->size;
+        } else {
+            error = ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (error != 0) {
+        errno = error;
+        rc = -1;
+    }
+    return rc;
+}
+
 /* Drops a byte-order mark and the CR of each CRLF, in place; returns the new size. */
 static size_t normalise(char *data, size_t size)
 {
@@ -316,11 +384,11 @@ static int load(const char *dir, const char *language, const char *name, char **
         return -1;
     }
     const char *used = path;
-    int rc = read_small_file(path, data, size);
+    int rc = cached_read(path, data, size);
     if (rc != 0 && errno == ENOENT && strcmp(language, "id") != 0) {
         snprintf(fallback, sizeof fallback, "%s/id/%s.txt", dir, name);
         used = fallback;
-        rc = read_small_file(fallback, data, size);
+        rc = cached_read(fallback, data, size);
         if (rc != 0 && errno == ENOENT) {
             set_reason(reason, reasonlen, "template not found: %s (nor %s)", path, fallback);
             errno = ENOENT;
