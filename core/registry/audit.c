@@ -69,12 +69,6 @@ int aduan_audit_append(aduan_store_t *store, const char *actor, int64_t complain
     return rc;
 }
 
-static const char *text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? (const char *)s : "";
-}
-
 int64_t aduan_audit_verify(aduan_store_t *store)
 {
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_WALK);
@@ -85,10 +79,11 @@ int64_t aduan_audit_verify(aduan_store_t *store)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
-        if (strcmp(text(st, 6), prev) != 0 ||
-            row_hash(prev, sqlite3_column_int64(st, 1), text(st, 2),
-                     sqlite3_column_int64(st, 3), text(st, 4), text(st, 5), hash) != 0 ||
-            strcmp(hash, text(st, 7)) != 0) {
+        if (strcmp(aduan_column_text(st, 6), prev) != 0 ||
+            row_hash(prev, sqlite3_column_int64(st, 1), aduan_column_text(st, 2),
+                     sqlite3_column_int64(st, 3), aduan_column_text(st, 4),
+                     aduan_column_text(st, 5), hash) != 0 ||
+            strcmp(hash, aduan_column_text(st, 7)) != 0) {
             broken = id;
             break;
         }

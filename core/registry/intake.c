@@ -46,19 +46,6 @@
     "INSERT INTO quarantine(at, channel, peer, dedupe_key, reason, raw_sha256, size)"       \
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 int aduan_registry_next_ticket(aduan_store_t *store, int64_t now_ms, char ticket[40])
 {
     time_t secs = (time_t)(now_ms / 1000);
@@ -220,13 +207,13 @@ static int insert_intake_row(aduan_store_t *store, const aduan_msg_t *m, int64_t
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_INSERT_INTAKE);
     if (!st)
         return -1;
-    bind_text(st, 1, m->intake.channel);
-    bind_text(st, 2, m->intake.dedupe_key);
+    aduan_bind_text(st, 1, m->intake.channel);
+    aduan_bind_text(st, 2, m->intake.dedupe_key);
     if (complaint_id > 0)
         sqlite3_bind_int64(st, 3, complaint_id);
     else
         sqlite3_bind_null(st, 3);
-    bind_text(st, 4, disposition);
+    aduan_bind_text(st, 4, disposition);
     sqlite3_bind_int64(st, 5, now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
@@ -254,12 +241,12 @@ static int insert_message(aduan_store_t *store, const aduan_msg_t *m, int64_t co
         return -1;
     sqlite3_bind_int64(st, 1, complaint_id);
     sqlite3_bind_int64(st, 2, now);
-    bind_text(st, 3, m->intake.channel);
-    bind_text(st, 4, m->intake.from_addr);
-    bind_text(st, 5, m->intake.subject);
-    bind_text(st, 6, m->intake.text);
-    bind_text_or_null(st, 7, m->intake.message_ref);
-    bind_text_or_null(st, 8, raw_sha);
+    aduan_bind_text(st, 3, m->intake.channel);
+    aduan_bind_text(st, 4, m->intake.from_addr);
+    aduan_bind_text(st, 5, m->intake.subject);
+    aduan_bind_text(st, 6, m->intake.text);
+    aduan_bind_text_or_null(st, 7, m->intake.message_ref);
+    aduan_bind_text_or_null(st, 8, raw_sha);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     sqlite3_reset(st);
@@ -275,10 +262,10 @@ static int insert_message(aduan_store_t *store, const aduan_msg_t *m, int64_t co
         if (!st)
             return -1;
         sqlite3_bind_int64(st, 1, message_id);
-        bind_text(st, 2, a->name);
-        bind_text(st, 3, a->content_type);
+        aduan_bind_text(st, 2, a->name);
+        aduan_bind_text(st, 3, a->content_type);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)a->content.size);
-        bind_text(st, 5, sha);
+        aduan_bind_text(st, 5, sha);
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
         sqlite3_reset(st);
@@ -305,7 +292,7 @@ static int lookup_ticket(aduan_store_t *store, const char *ticket, int64_t *id,
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_TICKET);
     if (!st)
         return -1;
-    bind_text(st, 1, ticket);
+    aduan_bind_text(st, 1, ticket);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
@@ -326,7 +313,7 @@ static int lookup_complaint_by(aduan_store_t *store, const char *sql, const char
     sqlite3_stmt *st = aduan_store_stmt(store, sql);
     if (!st)
         return -1;
-    bind_text(st, 1, key);
+    aduan_bind_text(st, 1, key);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
@@ -392,11 +379,11 @@ int aduan_registry_quarantine(aduan_store_t *store, const char *channel, const c
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, aduan_store_now_ms(store));
-    bind_text(st, 2, channel);
-    bind_text(st, 3, peer);
-    bind_text_or_null(st, 4, dedupe_key);
-    bind_text(st, 5, reason);
-    bind_text_or_null(st, 6, sha);
+    aduan_bind_text(st, 2, channel);
+    aduan_bind_text(st, 3, peer);
+    aduan_bind_text_or_null(st, 4, dedupe_key);
+    aduan_bind_text(st, 5, reason);
+    aduan_bind_text_or_null(st, 6, sha);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)raw_size);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
@@ -421,20 +408,20 @@ static int take_new(aduan_store_t *store, const aduan_msg_t *m, int64_t now,
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_INSERT_COMPLAINT);
     if (!st)
         return -2;
-    bind_text(st, 1, result->ticket);
-    bind_text(st, 2, m->intake.channel);
-    bind_text(st, 3, m->intake.account);
-    bind_text(st, 4, m->intake.from_addr);
-    bind_text(st, 5, m->intake.from_name);
+    aduan_bind_text(st, 1, result->ticket);
+    aduan_bind_text(st, 2, m->intake.channel);
+    aduan_bind_text(st, 3, m->intake.account);
+    aduan_bind_text(st, 4, m->intake.from_addr);
+    aduan_bind_text(st, 5, m->intake.from_name);
     sqlite3_bind_int64(st, 6, now);
     if (m->intake.received_at)
         sqlite3_bind_int64(st, 7, (sqlite3_int64)m->intake.received_at);
     else
         sqlite3_bind_null(st, 7);
-    bind_text(st, 8, m->intake.subject);
-    bind_text(st, 9, m->intake.text);
+    aduan_bind_text(st, 8, m->intake.subject);
+    aduan_bind_text(st, 9, m->intake.text);
     sqlite3_bind_int(st, 10, (m->intake.flags & ADUAN_INTAKE_INCOMPLETE) ? 1 : 0);
-    bind_text_or_null(st, 11, raw_sha);
+    aduan_bind_text_or_null(st, 11, raw_sha);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -2;
     sqlite3_reset(st);
@@ -552,8 +539,8 @@ int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *m, const char
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_INTAKE);
     if (!st)
         return -2;
-    bind_text(st, 1, m->intake.channel);
-    bind_text(st, 2, m->intake.dedupe_key);
+    aduan_bind_text(st, 1, m->intake.channel);
+    aduan_bind_text(st, 2, m->intake.dedupe_key);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         result->disposition = "duplicate";

@@ -69,25 +69,6 @@ int64_t aduan_retry_delay_ms(const aduan_retry_policy_t *p, int attempts)
     return delay < p->retry_max_ms ? delay : p->retry_max_ms;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static const char *column(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? (const char *)s : "";
-}
-
 /* True when the recipient already had its share of automatic replies in the last day. */
 static int over_daily_limit(aduan_store_t *store, const char *to_addr, int64_t now)
 {
@@ -95,7 +76,7 @@ static int over_daily_limit(aduan_store_t *store, const char *to_addr, int64_t n
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_COUNT_AUTOMATIC);
     if (!st)
         return -1;
-    bind_text(st, 1, to_addr);
+    aduan_bind_text(st, 1, to_addr);
     sqlite3_bind_int64(st, 2, now - DAY_MS);
     if (sqlite3_step(st) != SQLITE_ROW)
         return -1;
@@ -140,19 +121,19 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
         sqlite3_bind_int64(st, 1, item->complaint_id);
     else
         sqlite3_bind_null(st, 1);
-    bind_text(st, 2, item->kind);
-    bind_text(st, 3, item->channel);
-    bind_text(st, 4, item->account);
-    bind_text(st, 5, item->to_addr);
-    bind_text(st, 6, item->to_name);
-    bind_text_or_null(st, 7, item->staff_id);
-    bind_text(st, 8, item->subject);
-    bind_text(st, 9, item->body);
-    bind_text(st, 10, message_id);
-    bind_text_or_null(st, 11, item->in_reply_to);
-    bind_text_or_null(st, 12, item->references);
+    aduan_bind_text(st, 2, item->kind);
+    aduan_bind_text(st, 3, item->channel);
+    aduan_bind_text(st, 4, item->account);
+    aduan_bind_text(st, 5, item->to_addr);
+    aduan_bind_text(st, 6, item->to_name);
+    aduan_bind_text_or_null(st, 7, item->staff_id);
+    aduan_bind_text(st, 8, item->subject);
+    aduan_bind_text(st, 9, item->body);
+    aduan_bind_text(st, 10, message_id);
+    aduan_bind_text_or_null(st, 11, item->in_reply_to);
+    aduan_bind_text_or_null(st, 12, item->references);
     sqlite3_bind_int(st, 13, item->automatic ? 1 : 0);
-    bind_text(st, 14, status);
+    aduan_bind_text(st, 14, status);
     sqlite3_bind_int64(st, 15, now);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
@@ -167,19 +148,19 @@ static aduan_msg_t *deliver_from_row(sqlite3_stmt *st)
     if (!m)
         return NULL;
     m->deliver.outbox_id = (uint64_t)sqlite3_column_int64(st, 0);
-    aduan_msg_set(&m->deliver.kind, column(st, 1));
-    aduan_msg_set(&m->deliver.channel, column(st, 2));
-    aduan_msg_set(&m->deliver.account, column(st, 3));
-    aduan_msg_set(&m->deliver.to_addr, column(st, 4));
-    aduan_msg_set(&m->deliver.to_name, column(st, 5));
-    aduan_msg_set(&m->deliver.subject, column(st, 6));
-    aduan_msg_set(&m->deliver.text, column(st, 7));
-    aduan_msg_set(&m->deliver.message_id, column(st, 8));
-    aduan_msg_set(&m->deliver.in_reply_to, column(st, 9));
-    aduan_msg_set(&m->deliver.references, column(st, 10));
+    aduan_msg_set(&m->deliver.kind, aduan_column_text(st, 1));
+    aduan_msg_set(&m->deliver.channel, aduan_column_text(st, 2));
+    aduan_msg_set(&m->deliver.account, aduan_column_text(st, 3));
+    aduan_msg_set(&m->deliver.to_addr, aduan_column_text(st, 4));
+    aduan_msg_set(&m->deliver.to_name, aduan_column_text(st, 5));
+    aduan_msg_set(&m->deliver.subject, aduan_column_text(st, 6));
+    aduan_msg_set(&m->deliver.text, aduan_column_text(st, 7));
+    aduan_msg_set(&m->deliver.message_id, aduan_column_text(st, 8));
+    aduan_msg_set(&m->deliver.in_reply_to, aduan_column_text(st, 9));
+    aduan_msg_set(&m->deliver.references, aduan_column_text(st, 10));
     m->deliver.automatic = sqlite3_column_int(st, 11) != 0;
     m->deliver.attempt = (uint64_t)sqlite3_column_int64(st, 12) + 1;
-    aduan_msg_set(&m->deliver.ticket, column(st, 13));
+    aduan_msg_set(&m->deliver.ticket, aduan_column_text(st, 13));
     return m;
 }
 
@@ -191,7 +172,7 @@ int aduan_outbox_each_due(aduan_store_t *store, const char *channel, int limit,
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_DUE);
     if (!st)
         return -1;
-    bind_text(st, 1, channel);
+    aduan_bind_text(st, 1, channel);
     sqlite3_bind_int64(st, 2, aduan_store_now_ms(store));
     sqlite3_bind_int(st, 3, limit);
     /* collect first: the rows change while fn runs */
@@ -199,7 +180,7 @@ int aduan_outbox_each_due(aduan_store_t *store, const char *channel, int limit,
     zlistx_t *expired = zlistx_new();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        bool was_sending = strcmp(column(st, 14), "sending") == 0;
+        bool was_sending = strcmp(aduan_column_text(st, 14), "sending") == 0;
         if (was_sending && sqlite3_column_int(st, 12) >= policy.max_attempts) {
             zlistx_add_end(expired, (void *)(intptr_t)sqlite3_column_int64(st, 0));
             continue;
@@ -228,7 +209,7 @@ int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel)
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_NEXT_DUE);
     if (!st)
         return 0;
-    bind_text(st, 1, channel);
+    aduan_bind_text(st, 1, channel);
     int64_t at = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return at;
@@ -285,13 +266,13 @@ static int load_row(aduan_store_t *store, int64_t id, outbox_row_t *r)
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        snprintf(r->status, sizeof r->status, "%s", column(st, 0));
+        snprintf(r->status, sizeof r->status, "%s", aduan_column_text(st, 0));
         r->attempts = sqlite3_column_int(st, 1);
-        snprintf(r->kind, sizeof r->kind, "%s", column(st, 2));
-        r->to_addr = strdup(column(st, 3));
+        snprintf(r->kind, sizeof r->kind, "%s", aduan_column_text(st, 2));
+        r->to_addr = strdup(aduan_column_text(st, 3));
         r->complaint_id = sqlite3_column_int64(st, 4);
-        snprintf(r->ticket, sizeof r->ticket, "%s", column(st, 5));
-        snprintf(r->channel, sizeof r->channel, "%s", column(st, 6));
+        snprintf(r->ticket, sizeof r->ticket, "%s", aduan_column_text(st, 5));
+        snprintf(r->channel, sizeof r->channel, "%s", aduan_column_text(st, 6));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -307,11 +288,11 @@ static int update_row(aduan_store_t *store, const char *sql, int64_t id, const c
     sqlite3_bind_int64(st, 1, id);
     int next = 2;
     if (text)
-        bind_text(st, next++, text);
+        aduan_bind_text(st, next++, text);
     if (number)
         sqlite3_bind_int64(st, next++, *number);
     if (text2)
-        bind_text_or_null(st, next++, text2);
+        aduan_bind_text_or_null(st, next++, text2);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
     return rc;
@@ -329,8 +310,8 @@ static int thread_out(aduan_store_t *store, int64_t id, const outbox_row_t *r, i
         return -1;
     sqlite3_bind_int64(st, 1, r->complaint_id);
     sqlite3_bind_int64(st, 2, now);
-    bind_text(st, 3, r->channel);
-    bind_text(st, 4, r->to_addr);
+    aduan_bind_text(st, 3, r->channel);
+    aduan_bind_text(st, 4, r->to_addr);
     sqlite3_bind_int64(st, 5, id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);

@@ -70,6 +70,27 @@ void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticke
 aduan_event_t *aduan_store_take_events(aduan_store_t *self);
 void aduan_event_list_free(aduan_event_t **list_p);
 
+/* Binding and reading text the same way everywhere: NULL binds as '', or as SQL NULL with
+   the _or_null form when empty; a NULL column reads as "". */
+static inline void aduan_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+}
+
+static inline void aduan_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static inline const char *aduan_column_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? (const char *)s : "";
+}
+
 /* For an error reason: the last SQLite error message. */
 const char *aduan_store_errmsg(aduan_store_t *self);
 
