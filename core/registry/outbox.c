@@ -370,17 +370,18 @@ int aduan_outbox_apply_result(aduan_store_t *store, int64_t outbox_id, const cha
     bool final = strcmp(r.status, "failed") == 0 || strcmp(r.status, "delivered") == 0 ||
                  strcmp(r.status, "suppressed") == 0;
     bool delivered = strcmp(status, "delivered") == 0;
+    const char *provider = provider_id ? provider_id : "";
     if (delivered && strcmp(r.status, "failed") == 0) {
         /* a delivery report outranks an earlier failure: the citizen has it */
-        rc = update_row(store, SQL_SET_SENT, outbox_id, status, &now, provider_id ? provider_id : "");
+        rc = update_row(store, SQL_SET_SENT, outbox_id, status, &now, provider);
         if (rc == 0)
             outbox_event(store, "outbox.delivered", outbox_id, &r, provider_id);
     } else if (final) {
         log_debug("core", "RESULT %s for outbox item %lld already %s", status,
                   (long long)outbox_id, r.status);
-    } else if (strcmp(status, "sent") == 0 || strcmp(status, "delivered") == 0) {
+    } else if (strcmp(status, "sent") == 0 || delivered) {
         bool first_success = strcmp(r.status, "sent") != 0;
-        rc = update_row(store, SQL_SET_SENT, outbox_id, status, &now, provider_id ? provider_id : "");
+        rc = update_row(store, SQL_SET_SENT, outbox_id, status, &now, provider);
         if (rc == 0 && first_success) {
             rc = thread_out(store, outbox_id, &r, now);
             outbox_event(store, "outbox.sent", outbox_id, &r, provider_id);
