@@ -357,6 +357,15 @@ static void receive_one(aduan_core_t *self)
         return;
     }
     zchunk_destroy(&raw);
+    if (!peer && m->type != ADUAN_MSG_HELLO) {
+        /* an adapter from before a restart of the core: its HELLO is asked for again
+           (bus.h), or it would never be handed its deliveries */
+        aduan_msg_t *hello = aduan_msg_new(ADUAN_MSG_HELLO);
+        aduan_msg_set(&hello->hello.channel, "core");
+        aduan_msg_set(&hello->hello.software, "aduan-core");
+        send_to(self, hello, routing_id);
+        aduan_msg_destroy(&hello);
+    }
     switch (m->type) {
     case ADUAN_MSG_HELLO:
         on_hello(self, routing_id, m);

@@ -84,6 +84,8 @@ static const state_label_t state_labels[] = {
     {"delivered", "Tanggapan telah diterima", "Response delivered"},
     {"archived", "Selesai dan diarsipkan", "Closed and archived"},
     {"rejected", "Ditolak", "Rejected"},
+    /* said instead of the state to anyone but the complainant */
+    {"private", "hanya disampaikan kepada pelapor", "told only to the complainant"},
 };
 
 static const char *state_label(const char *state, const char *language)
@@ -474,13 +476,22 @@ static int take_followup(aduan_store_t *store, const aduan_msg_t *m, int64_t now
         return -2;
     sqlite3_reset(st);
     result->disposition = "followup";
+    /* anyone may add to a ticket whose number they know (a second phone, a relative);
+       only the complainant's own address hears its state */
+    char state[32] = "", *owner = NULL;
+    int64_t id = 0;
+    if (lookup_ticket(store, result->ticket, &id, state, NULL, &owner) != 1)
+        return -2;
+    bool own = strcasecmp(owner, m->intake.from_addr ? m->intake.from_addr : "") == 0;
+    free(owner);
     char masked[ADUAN_MASK_MAX], audit[256];
     aduan_mask_address(m->intake.from_addr, masked, sizeof masked);
-    snprintf(audit, sizeof audit, "channel=%s from=%s", m->intake.channel, masked);
+    snprintf(audit, sizeof audit, "channel=%s from=%s%s", m->intake.channel, masked,
+             own ? "" : " (not the complainant's address)");
     if (aduan_audit_append(store, "gateway", result->complaint_id, "followup", audit) != 0)
         return -2;
     reply_context_t ctx;
-    reply_context_init(&ctx, store, result->ticket, m, now, NULL);
+    reply_context_init(&ctx, store, result->ticket, m, now, own ? state : "private");
     if (queue_reply(store, m, result->complaint_id, "ack", "followup_ack",
                     "Tambahan untuk pengaduan {{ticket}} telah kami terima.", &ctx) != 0)
         return -2;

@@ -23,6 +23,9 @@
     The decoder checks all of it and refuses anything else with a reason; it never aborts.
     Intake endpoint (core ROUTER, adapters DEALER):
         HELLO, HEARTBEAT both ways, INTAKE -> ACK | NACK, DELIVER -> RESULT
+        The core answers an adapter's HELLO with its own HELLO (channel "core"). It also
+        sends HELLO to any adapter it does not know (after a restart of the core): an
+        adapter that gets a HELLO it did not ask for says HELLO again.
     Events endpoint (core PUB): EVENT
     Control endpoint (core ROUTER, aduanctl DEALER): REQUEST -> REPLY
 */
