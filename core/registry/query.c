@@ -162,13 +162,15 @@ json_t *aduan_query_show(aduan_store_t *store, const json_t *args, char *reason,
     return complaint;
 }
 
+/*  Newest first: FTS5 walks its index backwards and stops at the limit, where ordering by
+    rank must score every match first (a common word matches much of a big registry). */
 #define SQL_SEARCH                                                                         \
     "SELECT c.ticket, c.channel, c.state AS status, c.from_addr AS \"from\", c.subject,"    \
     " " ISO("c.received_at") " AS received_at,"                                              \
     " snippet(message_fts, 1, '[', ']', '...', 12) AS snippet"                              \
     " FROM message_fts JOIN message m ON m.id = message_fts.rowid"                          \
     " JOIN complaint c ON c.id = m.complaint_id"                                            \
-    " WHERE message_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+    " WHERE message_fts MATCH ?1 ORDER BY message_fts.rowid DESC LIMIT ?2"
 
 /*  Turns what a clerk typed into an FTS5 query that cannot be a syntax error: every word
     quoted, a trailing '*' kept as a prefix search (Indonesian has no stemmer here). */
