@@ -1,1 +1,1678 @@
-int main(void) { return 0; } /* placeholder */
+/*  aduanctl - the staff command line of Aduan.
+
+        aduanctl [-c FILE] [--json] [--timeout MS] COMMAND [ARGS]
+
+    Every command but `watch` is one REQUEST to the core on bus.control (a DEALER socket)
+    and one REPLY carrying the request's id; the command's arguments travel as a JSON
+    object, the answer comes back as JSON. With --json that answer is printed as it came;
+    without, as tables for a person. `watch` subscribes to bus.events and prints one line
+    per EVENT.
+
+    Reading order: the command table (commands[], like Redis's) and its options, the
+    command line, the text helpers (UTF-8, widths, control characters), the tables, one
+    printer per command, the request to the core, watch, main.
+
+    Exit status: 0 done; 1 the core refused the request (REPLY "refused" or "error"), or
+    `audit verify` found the chain broken; 2 a usage error, a bad configuration, or no
+    answer from the core.
+
+    What the registry holds was written by strangers: every control character in it
+    (C0, DEL, C1, and the bidirectional overrides that reorder a line) is printed as a
+    space, so nothing a citizen typed can drive the terminal. Times are shown in local
+    time for people; --json keeps the core's UTC.
+*/
+#include <assert.h>
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aduan/bus.h"
+#include "aduan/clock.h"
+#include "aduan/config.h"
+#include "aduan/log.h"
+
+#define PROGRAM "aduanctl"
+#define DEFAULT_CONFIG "/etc/aduan/aduan.conf"
+#define DEFAULT_TIMEOUT_MS 5000
+#define MAX_TIMEOUT_MS (24LL * 3600 * 1000)
+/* A REPLY body may be up to 64 MiB (bus.c); the frames around it are small. */
+#define REPLY_MAX ((size_t)65 * 1024 * 1024)
+/* When stdout is not a terminal and $COLUMNS says nothing, tables fit this width. */
+#define DEFAULT_LINE_WIDTH 120
+
+enum {
+    CTL_OK = 0,      /* done */
+    CTL_REFUSED = 1, /* the core said no, or could not do it */
+    CTL_FAIL = 2,    /* usage, configuration, or no answer */
+};
+
+/* ---- what one run was asked to do ------------------------------------------------------ */
+
+typedef struct {
+    const char *config_path;
+    bool json;
+    int64_t timeout_ms; /* -1: not given */
+    int64_t limit;      /* -1: not given, for these three */
+    int64_t offset;
+    int64_t count;
+    const char *channel; /* NULL: not given, for these two */
+    const char *status;
+    char *operand; /* the ticket, the query (words joined), or a command name; owned */
+} invocation_t;
+
+/* Options a command may take, as bits of command_t.options. */
+enum {
+    OPT_LIMIT = 1 << 0,
+    OPT_OFFSET = 1 << 1,
+    OPT_CHANNEL = 1 << 2,
+    OPT_STATUS = 1 << 3,
+    OPT_COUNT = 1 << 4,
+};
+
+/* What follows a command's name, besides options. */
+typedef enum {
+    OPERANDS_NONE,
+    OPERANDS_TICKET,  /* exactly one */
+    OPERANDS_WORDS,   /* one or more, joined with spaces */
+    OPERANDS_VERIFY,  /* the word "verify" (audit verify) */
+    OPERANDS_COMMAND, /* at most one command name (help) */
+} operands_t;
+
+typedef struct command command_t;
+struct command {
+    const char *name;
+    const char *request; /* the command sent to the core; NULL for those run here */
+    unsigned options;    /* OPT_* */
+    operands_t operands;
+    const char *synopsis; /* after "aduanctl " */
+    const char *summary;  /* one line, for the list of commands */
+    const char *help;     /* what it does, for `aduanctl COMMAND --help` */
+    /* Prints a successful answer for a person; returns the exit status. */
+    int (*print)(const json_t *body);
+    /* When set, the exit status an answer earns, with --json too (audit verify: a broken
+       chain is 1); otherwise a successful answer is 0. */
+    int (*judge)(const json_t *body);
+    /* Runs a command that is not a request (watch, help); returns the exit status.
+       config is NULL for commands with .needs_config false. */
+    int (*run)(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+    bool needs_config;
+    const char *timeout_help; /* what --timeout means here, when not the wait for a reply */
+};
+
+static int print_list(const json_t *body);
+static int print_show(const json_t *body);
+static int print_search(const json_t *body);
+static int print_stats(const json_t *body);
+static int print_quarantine(const json_t *body);
+static int print_audit_verify(const json_t *body);
+static int judge_audit(const json_t *body);
+static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+static int run_help(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+
+static const command_t commands[] = {
+    {
+        .name = "list",
+        .request = "list",
+        .options = OPT_LIMIT | OPT_OFFSET | OPT_CHANNEL | OPT_STATUS,
+        .operands = OPERANDS_NONE,
+        .synopsis = "list [--limit N] [--offset N] [--channel C] [--status S]",
+        .summary = "list complaints, newest first",
+        .help = "Lists complaints, newest first: ticket, when it came in, channel, status,\n"
+                "sender and subject. --offset skips the newest N, to page through.",
+        .print = print_list,
+        .needs_config = true,
+    },
+    {
+        .name = "show",
+        .request = "show",
+        .operands = OPERANDS_TICKET,
+        .synopsis = "show TICKET",
+        .summary = "show one complaint: thread, attachments, outbox, audit trail",
+        .help = "Shows one complaint (TICKET, e.g. ADU-2026-00042; case does not matter):\n"
+                "its record, then every message of its thread, its attachments, what the\n"
+                "outbox sent or still holds for it, and its audit trail.",
+        .print = print_show,
+        .needs_config = true,
+    },
+    {
+        .name = "search",
+        .request = "search",
+        .options = OPT_LIMIT,
+        .operands = OPERANDS_WORDS,
+        .synopsis = "search [--limit N] WORD...",
+        .summary = "search the text of every message",
+        .help = "Searches the subject and text of every message, incoming and outgoing.\n"
+                "All WORDs must match; a word ending in '*' matches as a prefix\n"
+                "(perizin*). Put \"--\" before a word that starts with '-'.",
+        .print = print_search,
+        .needs_config = true,
+    },
+    {
+        .name = "stats",
+        .request = "stats",
+        .synopsis = "stats",
+        .summary = "counts, outbox, connected adapters, the core's counters",
+        .help = "Shows the registry's totals, complaints by status and by channel, the\n"
+                "outbox per channel and status, the adapters connected now, the core's\n"
+                "counters since it started, and the last error it met.",
+        .print = print_stats,
+        .needs_config = true,
+    },
+    {
+        .name = "quarantine",
+        .request = "quarantine",
+        .options = OPT_LIMIT,
+        .synopsis = "quarantine [--limit N]",
+        .summary = "items kept without a ticket because they could not be read",
+        .help = "Lists the quarantine, newest first: items a channel or the core could not\n"
+                "read, kept byte for byte (raw_sha256 in --json) with the reason.",
+        .print = print_quarantine,
+        .needs_config = true,
+    },
+    {
+        .name = "audit",
+        .request = "audit-verify",
+        .operands = OPERANDS_VERIFY,
+        .synopsis = "audit verify",
+        .summary = "check the hash chain of the audit trail",
+        .help = "Checks that no row of the audit trail was changed or removed (each row\n"
+                "carries the hash of the one before). Exits 1 when the chain is broken,\n"
+                "naming the first bad row.",
+        .print = print_audit_verify,
+        .judge = judge_audit,
+        .needs_config = true,
+    },
+    {
+        .name = "watch",
+        .options = OPT_COUNT,
+        .synopsis = "watch [--count N] [--timeout MS]",
+        .summary = "print events as they happen",
+        .help = "Prints one line per event published by the core (bus.events): time,\n"
+                "topic, ticket and detail; with --json one JSON object per line. Runs\n"
+                "until interrupted (SIGINT, SIGTERM), after N events with --count, or\n"
+                "after MS milliseconds without an event with --timeout (exit 0).\n"
+                "Events published before watch has connected are not seen.",
+        .run = run_watch,
+        .needs_config = true,
+        .timeout_help = "stop after MS milliseconds without an event (default: never)",
+    },
+    {
+        .name = "help",
+        .operands = OPERANDS_COMMAND,
+        .synopsis = "help [COMMAND]",
+        .summary = "show the help of aduanctl or of a command",
+        .help = "Shows the help of COMMAND, or of aduanctl.",
+        .run = run_help,
+    },
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+/* ---- options --------------------------------------------------------------------------- */
+
+/* getopt values of the options without a short form */
+enum {
+    KEY_JSON = 256,
+    KEY_TIMEOUT,
+    KEY_LIMIT,
+    KEY_OFFSET,
+    KEY_CHANNEL,
+    KEY_STATUS,
+    KEY_COUNT,
+};
+
+typedef struct {
+    unsigned bit; /* OPT_*; 0 for the options every command takes */
+    struct option opt;
+    const char *arg; /* shown in the help: "--limit N" */
+    const char *help;
+} option_t;
+
+static const option_t options[] = {
+    {.bit = OPT_LIMIT,
+     .opt = {"limit", required_argument, NULL, KEY_LIMIT},
+     .arg = "N",
+     .help = "show at most N rows (default 50)"},
+    {.bit = OPT_OFFSET,
+     .opt = {"offset", required_argument, NULL, KEY_OFFSET},
+     .arg = "N",
+     .help = "skip the newest N complaints"},
+    {.bit = OPT_CHANNEL,
+     .opt = {"channel", required_argument, NULL, KEY_CHANNEL},
+     .arg = "C",
+     .help = "only complaints from channel C (sms, email, phone, box)"},
+    {.bit = OPT_STATUS,
+     .opt = {"status", required_argument, NULL, KEY_STATUS},
+     .arg = "S",
+     .help = "only complaints in status S"},
+    {.bit = OPT_COUNT,
+     .opt = {"count", required_argument, NULL, KEY_COUNT},
+     .arg = "N",
+     .help = "stop after N events"},
+    {.opt = {"config", required_argument, NULL, 'c'},
+     .arg = "FILE",
+     .help = "configuration file (default: $ADUAN_CONFIG, else " DEFAULT_CONFIG ")"},
+    {.opt = {"json", no_argument, NULL, KEY_JSON}, .help = "print JSON instead of tables"},
+    {.opt = {"timeout", required_argument, NULL, KEY_TIMEOUT},
+     .arg = "MS",
+     .help = "wait at most MS milliseconds for the core (default 5000)"},
+    {.opt = {"help", no_argument, NULL, 'h'}, .help = "show this help"},
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        exit(CTL_FAIL);
+    }
+    return p;
+}
+
+static void print_option_help(FILE *out, const command_t *cmd)
+{
+    unsigned bits = cmd ? cmd->options : 0;
+    fprintf(out, "\nOptions:\n");
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const option_t *o = &options[i];
+        if (o->bit && !(o->bit & bits))
+            continue;
+        char flag[48], short_form[8] = "    ";
+        if (o->opt.val < 256)
+            snprintf(short_form, sizeof short_form, "-%c, ", o->opt.val);
+        snprintf(flag, sizeof flag, "%s--%s%s%s", short_form, o->opt.name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        bool own = cmd && cmd->timeout_help && o->opt.val == KEY_TIMEOUT;
+        fprintf(out, "  %-20s %s\n", flag, own ? cmd->timeout_help : o->help);
+    }
+}
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "Usage: " PROGRAM " [-c FILE] [--json] [--timeout MS] COMMAND [ARGS]\n\n"
+                 "Asks the Aduan core about complaints, over its control endpoint.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        /* the synopsis without its options: "search WORD..." */
+        char name[64];
+        size_t n = 0;
+        for (const char *p = commands[i].synopsis; *p && n + 1 < sizeof name; p++) {
+            if (p[0] == ' ' && p[1] == '[' && p[2] == '-') {
+                p = strchr(p, ']');
+                if (!p)
+                    break;
+                continue;
+            }
+            name[n++] = *p;
+        }
+        name[n] = '\0';
+        fprintf(out, "  %-16s %s\n", name, commands[i].summary);
+    }
+    print_option_help(out, NULL);
+    fprintf(out, "\nExit status: 0 done, 1 the core refused the request, 2 a usage or\n"
+                 "configuration error, or no answer from the core.\n"
+                 "Run '" PROGRAM " COMMAND --help' for the options of a command.\n");
+}
+
+static void print_command_help(FILE *out, const command_t *cmd)
+{
+    fprintf(out, "Usage: " PROGRAM " [-c FILE] [--json] [--timeout MS] %s\n\n%s\n", cmd->synopsis,
+            cmd->help);
+    print_option_help(out, cmd);
+}
+
+static const command_t *find_command(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Reads a whole decimal number in [lo, hi]; 0 or -1. */
+static int parse_number(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* One option, given to the command line or to a command (where): 0, or -1 (said). */
+static int take_option(int key, const char *value, const char *where, invocation_t *inv)
+{
+    struct {
+        int key;
+        const char *name;
+        int64_t lo, hi;
+        int64_t *field;
+    } numbers[] = {
+        {KEY_LIMIT, "--limit", 1, 100000, &inv->limit},
+        {KEY_OFFSET, "--offset", 0, INT64_MAX, &inv->offset},
+        {KEY_COUNT, "--count", 1, INT64_MAX, &inv->count},
+        {KEY_TIMEOUT, "--timeout", 1, MAX_TIMEOUT_MS, &inv->timeout_ms},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        if (numbers[i].key != key)
+            continue;
+        if (parse_number(value, numbers[i].lo, numbers[i].hi, numbers[i].field) != 0) {
+            fprintf(stderr, "%s: %s wants a whole number from %lld to %lld, not '%s'\n", where,
+                    numbers[i].name, (long long)numbers[i].lo, (long long)numbers[i].hi, value);
+            return -1;
+        }
+        return 0;
+    }
+    switch (key) {
+    case 'c':
+        inv->config_path = value;
+        return 0;
+    case KEY_JSON:
+        inv->json = true;
+        return 0;
+    case KEY_CHANNEL:
+        inv->channel = value;
+        return 0;
+    case KEY_STATUS:
+        inv->status = value;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* The long options of a command (bits), with the common ones, into longopts. */
+static void long_options(unsigned bits, struct option longopts[OPTION_COUNT + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (!options[i].bit || (options[i].bit & bits))
+            longopts[n++] = options[i].opt;
+    longopts[n] = (struct option){0};
+}
+
+static char *join_words(char **words, int count)
+{
+    size_t len = 1;
+    for (int i = 0; i < count; i++)
+        len += strlen(words[i]) + 1;
+    char *out = xmalloc(len), *o = out;
+    for (int i = 0; i < count; i++)
+        o += sprintf(o, "%s%s", i ? " " : "", words[i]);
+    *o = '\0';
+    return out;
+}
+
+/*  Parses the global options, then the command's. Returns the command, or NULL with the
+    exit status in *status: CTL_OK after a help was printed, CTL_FAIL after a usage error. */
+static const command_t *parse_command_line(int argc, char **argv, invocation_t *inv, int *status)
+{
+    struct option longopts[OPTION_COUNT + 1];
+    long_options(0, longopts);
+    *status = CTL_FAIL;
+    int key;
+    optind = 0;
+    while ((key = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+        if (key == 'h') {
+            print_usage(stdout);
+            *status = CTL_OK;
+            return NULL;
+        }
+        if (key == '?' || take_option(key, optarg, PROGRAM, inv) != 0) {
+            fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+            return NULL;
+        }
+    }
+    if (optind >= argc) {
+        print_usage(stderr);
+        return NULL;
+    }
+    const command_t *cmd = find_command(argv[optind]);
+    if (!cmd) {
+        fprintf(stderr, PROGRAM ": unknown command '%s'\nTry '" PROGRAM " --help'.\n",
+                argv[optind]);
+        return NULL;
+    }
+
+    /* The command's own arguments, parsed as a command line of their own, so that
+       getopt's messages say "aduanctl list: ...". */
+    char where[64];
+    snprintf(where, sizeof where, PROGRAM " %s", cmd->name);
+    int subc = argc - optind;
+    char **subv = xmalloc(sizeof *subv * (size_t)(subc + 1));
+    subv[0] = where;
+    for (int i = 1; i < subc; i++)
+        subv[i] = argv[optind + i];
+    subv[subc] = NULL;
+    long_options(cmd->options, longopts);
+    const command_t *result = NULL;
+    optind = 0;
+    while ((key = getopt_long(subc, subv, "c:h", longopts, NULL)) != -1) {
+        if (key == 'h') {
+            print_command_help(stdout, cmd);
+            *status = CTL_OK;
+            goto done;
+        }
+        if (key == '?' || take_option(key, optarg, where, inv) != 0)
+            goto usage;
+    }
+    char **rest = subv + optind;
+    int nrest = subc - optind;
+    switch (cmd->operands) {
+    case OPERANDS_NONE:
+        if (nrest > 0) {
+            fprintf(stderr, "%s: unexpected argument '%s'\n", where, rest[0]);
+            goto usage;
+        }
+        break;
+    case OPERANDS_TICKET:
+        if (nrest != 1) {
+            fprintf(stderr, "%s: %s\n", where, nrest ? "one ticket at a time" : "which ticket?");
+            goto usage;
+        }
+        inv->operand = join_words(rest, 1);
+        for (char *p = inv->operand; *p; p++) /* tickets are upper case: ADU-2026-00042 */
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        break;
+    case OPERANDS_WORDS:
+        if (nrest < 1) {
+            fprintf(stderr, "%s: what should be searched for?\n", where);
+            goto usage;
+        }
+        inv->operand = join_words(rest, nrest);
+        break;
+    case OPERANDS_VERIFY:
+        if (nrest != 1 || strcmp(rest[0], "verify") != 0) {
+            fprintf(stderr, "%s: expected 'verify'\n", where);
+            goto usage;
+        }
+        break;
+    case OPERANDS_COMMAND:
+        if (nrest > 1) {
+            fprintf(stderr, "%s: one command at a time\n", where);
+            goto usage;
+        }
+        if (nrest == 1)
+            inv->operand = join_words(rest, 1);
+        break;
+    }
+    result = cmd;
+    goto done;
+usage:
+    fprintf(stderr, "Try '%s --help'.\n", where);
+done:
+    free(subv);
+    return result;
+}
+
+/* ---- text for the terminal ------------------------------------------------------------- */
+
+/* Decodes one character at s (not at its end); returns its length, 1 with U+FFFD for a
+   byte that does not start a well-formed sequence. */
+static size_t utf8_next(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = u[0] < 0x80                    ? 1
+                 : u[0] >= 0xC2 && u[0] <= 0xDF ? 2
+                 : u[0] >= 0xE0 && u[0] <= 0xEF ? 3
+                 : u[0] >= 0xF0 && u[0] <= 0xF4 ? 4
+                                                : 0;
+    if (len == 1) {
+        *cp = u[0];
+        return 1;
+    }
+    if (len == 0 || !aduan_utf8_valid(s, len)) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    uint32_t c = u[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++)
+        c = c << 6 | (u[i] & 0x3F);
+    *cp = c;
+    return len;
+}
+
+static size_t utf8_put(char *out, uint32_t c)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | c >> 6);
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | c >> 12);
+        out[1] = (char)(0x80 | (c >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | c >> 18);
+    out[1] = (char)(0x80 | (c >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (c >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Characters that must not reach the terminal: C0, DEL, C1, line and paragraph
+   separators, and the bidirectional embeddings, overrides and isolates. */
+static bool is_control(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Columns a character takes: 0 for combining marks and zero-width characters, 2 for the
+   wide ones (CJK, Hangul, fullwidth forms, emoji), 1 for the rest. */
+static size_t char_width(uint32_t c)
+{
+    static const uint32_t zero[][2] = {
+        {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A},
+        {0x064B, 0x065F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x200B, 0x200F},
+        {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF},
+    };
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},
+        {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x1F300, 0x1F64F},
+        {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD},
+    };
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        if (c >= zero[i][0] && c <= zero[i][1])
+            return 0;
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if (c >= wide[i][0] && c <= wide[i][1])
+            return 2;
+    return 1;
+}
+
+/*  A copy of s that is safe to print: well-formed UTF-8, every control character a space
+    (but newlines kept, and CR before LF dropped, with keep_newlines). Caller frees. */
+static char *clean(const char *s, bool keep_newlines)
+{
+    if (!s)
+        s = "";
+    char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+    while (*s) {
+        uint32_t c;
+        s += utf8_next(s, &c);
+        if (keep_newlines && c == '\r' && *s == '\n')
+            continue;
+        if (is_control(c) && !(keep_newlines && c == '\n'))
+            c = ' ';
+        o += utf8_put(o, c);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Columns that clean text takes on a terminal. */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    while (*s) {
+        uint32_t c;
+        s += utf8_next(s, &c);
+        w += char_width(c);
+    }
+    return w;
+}
+
+/*  Prints clean text in exactly width columns: cut with "…" when longer, padded with
+    spaces (on the left with right_align) when shorter, unless pad is false. */
+static void put_fit(FILE *out, const char *s, size_t width, bool right_align, bool pad)
+{
+    size_t w = text_width(s);
+    if (w <= width) {
+        if (right_align)
+            fprintf(out, "%*s%s", (int)(width - w), "", s);
+        else
+            fprintf(out, "%s%*s", s, pad ? (int)(width - w) : 0, "");
+        return;
+    }
+    if (width == 0)
+        return;
+    size_t used = 0;
+    const char *p = s;
+    while (*p) {
+        uint32_t c;
+        size_t len = utf8_next(p, &c);
+        size_t cw = char_width(c);
+        if (used + cw > width - 1)
+            break;
+        fwrite(p, 1, len, out);
+        used += cw;
+        p += len;
+    }
+    fputs("…", out);
+    used++;
+    if (pad && used < width)
+        fprintf(out, "%*s", (int)(width - used), "");
+}
+
+/* Prints s cleaned, on one line. */
+static void put_clean(FILE *out, const char *s)
+{
+    char *c = clean(s, false);
+    fputs(c, out);
+    free(c);
+}
+
+/* Prints a text of several lines, each line indented. */
+static void put_block(FILE *out, const char *s, size_t indent)
+{
+    char *c = clean(s, true);
+    for (char *line = c, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        fprintf(out, "%*s%s\n", (int)indent, "", line);
+    }
+    free(c);
+}
+
+static size_t line_width(void)
+{
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    int64_t cols;
+    if (parse_number(getenv("COLUMNS"), 20, 10000, &cols) == 0)
+        return (size_t)cols;
+    return DEFAULT_LINE_WIDTH;
+}
+
+/* ---- values out of the answer ---------------------------------------------------------- */
+
+/*  A value as text, into buf when it must be formatted: strings as they are, numbers in
+    decimal, booleans (and SQLite's 0/1 flags, with flag) as yes/no, null or absent as "-". */
+static const char *value_text(const json_t *v, bool flag, char *buf, size_t len)
+{
+    if (json_is_string(v))
+        return *json_string_value(v) ? json_string_value(v) : "-";
+    if (json_is_boolean(v) || (flag && json_is_integer(v)))
+        return json_is_true(v) || (json_is_integer(v) && json_integer_value(v)) ? "yes" : "no";
+    if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "%g", json_real_value(v));
+    else if (json_is_object(v) || json_is_array(v)) {
+        char *s = json_dumps(v, JSON_COMPACT);
+        snprintf(buf, len, "%s", s ? s : "");
+        free(s);
+    } else
+        return "-";
+    return buf;
+}
+
+#define TEXT_MAX 256
+/* The member key of obj as text (see value_text), in a buffer of the calling block. */
+#define FIELD(obj, key)                                                                            \
+    value_text(json_object_get((obj), (key)), false, (char[TEXT_MAX]){0}, TEXT_MAX)
+#define FLAG(obj, key)                                                                             \
+    value_text(json_object_get((obj), (key)), true, (char[TEXT_MAX]){0}, TEXT_MAX)
+
+/*  "2026-11-28T01:02:03Z" (the core's UTC) as local time: "2026-11-28 08:02" or, with
+    seconds, "2026-11-28 08:02:03 WIB". Anything else is returned as it is. */
+static const char *local_time(const json_t *v, bool seconds, char *buf, size_t len)
+{
+    const char *iso = json_string_value(v);
+    if (!iso || !*iso)
+        return "-";
+    struct tm tm = {0};
+    char z = 0;
+    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &z) != 7 ||
+        z != 'Z')
+        return iso;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    struct tm local;
+    if (t == (time_t)-1 || !localtime_r(&t, &local) ||
+        !strftime(buf, len, seconds ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M", &local))
+        return iso;
+    return buf;
+}
+
+#define WHEN(obj, key) local_time(json_object_get((obj), (key)), false, (char[64]){0}, 64)
+#define WHEN_LONG(obj, key) local_time(json_object_get((obj), (key)), true, (char[64]){0}, 64)
+
+static const char *byte_size(const json_t *v, char *buf, size_t len)
+{
+    if (!json_is_integer(v))
+        return "-";
+    double n = (double)json_integer_value(v);
+    if (n < 1024)
+        snprintf(buf, len, "%lld B", (long long)json_integer_value(v));
+    else if (n < 1024.0 * 1024)
+        snprintf(buf, len, "%.1f KiB", n / 1024);
+    else
+        snprintf(buf, len, "%.1f MiB", n / (1024.0 * 1024));
+    return buf;
+}
+
+/* A flag of the registry: true, or a non-zero integer (SQLite has no booleans). */
+static bool is_set(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0);
+}
+
+#define SIZE(obj, key) byte_size(json_object_get((obj), (key)), (char[32]){0}, 32)
+
+/* "Budi Santoso <+6281234567890>", or the address alone, from name_key and addr_key. */
+static char *sender(const json_t *obj, const char *name_key, const char *addr_key)
+{
+    const char *name = json_string_value(json_object_get(obj, name_key));
+    const char *addr = FIELD(obj, addr_key);
+    if (!name || !*name)
+        return strdup(addr);
+    char *out = xmalloc(strlen(name) + strlen(addr) + 4);
+    sprintf(out, "%s <%s>", name, addr);
+    return out;
+}
+
+/* ---- tables ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *header;
+    size_t max; /* widest it grows to; 0: what is left of the line */
+    bool right; /* numbers: aligned right */
+} column_t;
+
+typedef struct {
+    const column_t *columns;
+    size_t ncols;
+    char **cells; /* cleaned, row after row */
+    size_t ncells, cap;
+} table_t;
+
+#define TABLE(cols) ((table_t){.columns = (cols), .ncols = sizeof(cols) / sizeof(cols)[0]})
+#define GAP 2
+
+/* Adds the next cell, row by row; a copy of text, cleaned. */
+static void table_cell(table_t *t, const char *text)
+{
+    if (t->ncells == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        char **grown = realloc(t->cells, t->cap * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, PROGRAM ": out of memory\n");
+            exit(CTL_FAIL);
+        }
+        t->cells = grown;
+    }
+    t->cells[t->ncells++] = clean(text, false);
+}
+
+/* Adds a cell that was allocated for it (and frees it). */
+static void table_cell_free(table_t *t, char *text)
+{
+    table_cell(t, text);
+    free(text);
+}
+
+static void table_print(table_t *t, size_t indent)
+{
+    size_t nrows = t->ncells / t->ncols, width[16], fixed = indent, flexible = 0;
+    assert(t->ncols <= sizeof width / sizeof width[0]);
+    for (size_t c = 0; c < t->ncols; c++) {
+        width[c] = text_width(t->columns[c].header);
+        for (size_t r = 0; r < nrows; r++) {
+            size_t w = text_width(t->cells[r * t->ncols + c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+        if (t->columns[c].max && width[c] > t->columns[c].max)
+            width[c] = t->columns[c].max;
+        if (t->columns[c].max)
+            fixed += width[c] + GAP;
+        else
+            flexible++;
+    }
+    /* the columns without a maximum share what is left of the line, 12 columns at least */
+    size_t line = line_width(), left = line > fixed ? line - fixed : 0;
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (t->columns[c].max)
+            continue;
+        size_t share = left / flexible;
+        share = share > GAP ? share - GAP : 0;
+        if (share < 12)
+            share = 12;
+        if (width[c] > share)
+            width[c] = share;
+    }
+    for (size_t r = 0; r <= nrows; r++) {
+        fprintf(stdout, "%*s", (int)indent, "");
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = r == 0 ? t->columns[c].header : t->cells[(r - 1) * t->ncols + c];
+            bool last = c + 1 == t->ncols;
+            put_fit(stdout, s, width[c], t->columns[c].right && r > 0, !last);
+            if (!last)
+                fprintf(stdout, "%*s", GAP, "");
+        }
+        fputc('\n', stdout);
+    }
+    for (size_t i = 0; i < t->ncells; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->ncells = t->cap = 0;
+}
+
+/* ---- printers: one per command --------------------------------------------------------- */
+
+static const json_t *items_of(const json_t *body)
+{
+    const json_t *items = json_object_get(body, "items");
+    return json_is_array(items) ? items : NULL;
+}
+
+static int unexpected(const char *what)
+{
+    fprintf(stderr, PROGRAM ": the core's answer has no %s (try --json)\n", what);
+    return CTL_FAIL;
+}
+
+static int print_list(const json_t *body)
+{
+    static const column_t cols[] = {
+        {"TICKET", 20, false}, {"RECEIVED", 16, false}, {"CHANNEL", 10, false},
+        {"STATUS", 14, false}, {"FROM", 30, false},     {"SUBJECT", 0, false},
+    };
+    const json_t *items = items_of(body), *row;
+    size_t i;
+    if (!items)
+        return unexpected("items");
+    if (json_array_size(items) == 0) {
+        printf("No complaints.\n");
+        return CTL_OK;
+    }
+    table_t t = TABLE(cols);
+    json_array_foreach(items, i, row) {
+        table_cell(&t, FIELD(row, "ticket"));
+        table_cell(&t, WHEN(row, "received_at"));
+        table_cell(&t, FIELD(row, "channel"));
+        table_cell(&t, FIELD(row, "status"));
+        table_cell_free(&t, sender(row, "from_name", "from"));
+        /* the subject carries the marks, where the eye reads */
+        const char *subject = json_string_value(json_object_get(row, "subject"));
+        char *s = xmalloc(strlen(subject ? subject : "") + 40);
+        sprintf(s, "%s%s%s", is_set(row, "confidential") ? "[confidential] " : "",
+                is_set(row, "incomplete") ? "[incomplete] " : "",
+                subject && *subject ? subject : "-");
+        table_cell_free(&t, s);
+    }
+    table_print(&t, 0);
+    return CTL_OK;
+}
+
+static int print_search(const json_t *body)
+{
+    static const column_t cols[] = {
+        {"TICKET", 20, false}, {"RECEIVED", 16, false}, {"CHANNEL", 10, false},
+        {"STATUS", 14, false}, {"FROM", 24, false},     {"SUBJECT", 0, false},
+        {"MATCH", 0, false},
+    };
+    const json_t *items = items_of(body), *row;
+    size_t i;
+    if (!items)
+        return unexpected("items");
+    if (json_array_size(items) == 0) {
+        printf("No matches.\n");
+        return CTL_OK;
+    }
+    table_t t = TABLE(cols);
+    json_array_foreach(items, i, row) {
+        table_cell(&t, FIELD(row, "ticket"));
+        table_cell(&t, WHEN(row, "received_at"));
+        table_cell(&t, FIELD(row, "channel"));
+        table_cell(&t, FIELD(row, "status"));
+        table_cell_free(&t, sender(row, "from_name", "from"));
+        table_cell(&t, FIELD(row, "subject"));
+        table_cell(&t, FIELD(row, "snippet"));
+    }
+    table_print(&t, 0);
+    return CTL_OK;
+}
+
+static int print_quarantine(const json_t *body)
+{
+    static const column_t cols[] = {
+        {"ID", 10, true},    {"AT", 16, false},  {"CHANNEL", 10, false}, {"SIZE", 10, true},
+        {"PEER", 24, false}, {"KEY", 30, false}, {"REASON", 0, false},
+    };
+    const json_t *items = items_of(body), *row;
+    size_t i;
+    if (!items)
+        return unexpected("items");
+    if (json_array_size(items) == 0) {
+        printf("The quarantine is empty.\n");
+        return CTL_OK;
+    }
+    table_t t = TABLE(cols);
+    json_array_foreach(items, i, row) {
+        table_cell(&t, FIELD(row, "id"));
+        table_cell(&t, WHEN(row, "at"));
+        table_cell(&t, FIELD(row, "channel"));
+        table_cell(&t, SIZE(row, "size"));
+        table_cell(&t, FIELD(row, "peer"));
+        table_cell(&t, FIELD(row, "dedupe_key"));
+        table_cell(&t, FIELD(row, "reason"));
+    }
+    table_print(&t, 0);
+    return CTL_OK;
+}
+
+/* A section title with its row count, or "Title: none" (then returns false). */
+static bool section(const char *title, const json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    if (n == 0) {
+        printf("\n%s: none\n", title);
+        return false;
+    }
+    printf("\n%s (%zu)\n", title, n);
+    return true;
+}
+
+static void show_thread(const json_t *thread)
+{
+    const json_t *m;
+    size_t i;
+    if (!section("Thread", thread))
+        return;
+    json_array_foreach(thread, i, m) {
+        bool in = strcmp(FIELD(m, "direction"), "in") == 0;
+        printf("  #%s  ", FIELD(m, "id"));
+        put_clean(stdout, WHEN_LONG(m, "at"));
+        printf("  %s  ", in ? "in " : "out");
+        put_clean(stdout, FIELD(m, "channel"));
+        printf("  %s ", in ? "from" : "to");
+        put_clean(stdout, FIELD(m, in ? "from" : "to"));
+        fputc('\n', stdout);
+        const char *subject = json_string_value(json_object_get(m, "subject"));
+        if (subject && *subject) {
+            printf("      Subject: ");
+            put_clean(stdout, subject);
+            fputc('\n', stdout);
+        }
+        const char *text = json_string_value(json_object_get(m, "body"));
+        if (text && *text)
+            put_block(stdout, text, 6);
+    }
+}
+
+static void show_attachments(const json_t *rows)
+{
+    static const column_t cols[] = {
+        {"MESSAGE", 8, true}, {"NAME", 40, false},   {"TYPE", 30, false},
+        {"SIZE", 12, true},   {"SHA-256", 0, false},
+    };
+    const json_t *a;
+    size_t i;
+    if (!section("Attachments", rows))
+        return;
+    table_t t = TABLE(cols);
+    json_array_foreach(rows, i, a) {
+        table_cell(&t, FIELD(a, "message_id"));
+        table_cell(&t, FIELD(a, "name"));
+        table_cell(&t, FIELD(a, "content_type"));
+        table_cell(&t, SIZE(a, "size"));
+        table_cell(&t, FIELD(a, "sha256"));
+    }
+    table_print(&t, 2);
+}
+
+static void show_outbox(const json_t *rows)
+{
+    static const column_t cols[] = {
+        {"ID", 8, true},          {"KIND", 10, false},   {"CHANNEL", 8, false},
+        {"TO", 28, false},        {"STATUS", 10, false}, {"TRIES", 5, true},
+        {"CREATED", 16, false},   {"SENT", 16, false},   {"DELIVERED", 16, false},
+        {"LAST ERROR", 0, false},
+    };
+    const json_t *o;
+    size_t i;
+    if (!section("Outbox", rows))
+        return;
+    table_t t = TABLE(cols);
+    json_array_foreach(rows, i, o) {
+        table_cell(&t, FIELD(o, "id"));
+        table_cell(&t, FIELD(o, "kind"));
+        table_cell(&t, FIELD(o, "channel"));
+        table_cell(&t, FIELD(o, "to"));
+        table_cell(&t, FIELD(o, "status"));
+        table_cell(&t, FIELD(o, "attempts"));
+        table_cell(&t, WHEN(o, "created_at"));
+        table_cell(&t, WHEN(o, "sent_at"));
+        table_cell(&t, WHEN(o, "delivered_at"));
+        table_cell(&t, FIELD(o, "last_error"));
+    }
+    table_print(&t, 2);
+}
+
+static void show_audit(const json_t *rows)
+{
+    static const column_t cols[] = {
+        {"ID", 8, true},       {"AT", 16, false},    {"ACTOR", 16, false},
+        {"ACTION", 20, false}, {"DETAIL", 0, false},
+    };
+    const json_t *a;
+    size_t i;
+    if (!section("Audit trail", rows))
+        return;
+    table_t t = TABLE(cols);
+    json_array_foreach(rows, i, a) {
+        table_cell(&t, FIELD(a, "id"));
+        table_cell(&t, WHEN(a, "at"));
+        table_cell(&t, FIELD(a, "actor"));
+        table_cell(&t, FIELD(a, "action"));
+        table_cell(&t, FIELD(a, "detail"));
+    }
+    table_print(&t, 2);
+}
+
+static void labelled(const char *label, const char *value)
+{
+    printf("%-14s ", label);
+    put_clean(stdout, value);
+    fputc('\n', stdout);
+}
+
+static int print_show(const json_t *c)
+{
+    if (!json_is_object(c) || !json_object_get(c, "ticket"))
+        return unexpected("ticket");
+    labelled("Ticket:", FIELD(c, "ticket"));
+    labelled("Status:", FIELD(c, "status"));
+    labelled("Channel:", FIELD(c, "channel"));
+    labelled("Account:", FIELD(c, "account"));
+    char *from = sender(c, "from_name", "from");
+    labelled("From:", from);
+    free(from);
+    labelled("Subject:", FIELD(c, "subject"));
+    labelled("Category:", FIELD(c, "category"));
+    labelled("Received:", WHEN_LONG(c, "received_at"));
+    labelled("Dated:", WHEN_LONG(c, "source_at"));
+    labelled("Updated:", WHEN_LONG(c, "updated_at"));
+    labelled("Confidential:", FLAG(c, "confidential"));
+    labelled("Incomplete:", FLAG(c, "incomplete"));
+    labelled("Raw SHA-256:", FIELD(c, "raw_sha256"));
+    /* the text is the first message of the thread, shown there; here only without one */
+    const char *text = json_string_value(json_object_get(c, "text"));
+    if (text && *text && json_array_size(json_object_get(c, "thread")) == 0) {
+        printf("\nText:\n");
+        put_block(stdout, text, 2);
+    }
+    show_thread(json_object_get(c, "thread"));
+    show_attachments(json_object_get(c, "attachments"));
+    show_outbox(json_object_get(c, "outbox"));
+    show_audit(json_object_get(c, "audit"));
+    return CTL_OK;
+}
+
+/* Names in the key/value sections of stats take this many columns, so they line up. */
+#define STATS_LABEL 22
+
+static void stats_line(const char *name, const char *value)
+{
+    printf("  ");
+    char *c = clean(name, false);
+    put_fit(stdout, c, STATS_LABEL, false, true);
+    free(c);
+    printf("  %10s\n", value);
+}
+
+/* Rows of {key: name, count: n} under a title. */
+static void stats_counts(const char *title, const json_t *rows, const char *key)
+{
+    const json_t *r;
+    size_t i;
+    printf("\n%s\n", title);
+    if (json_array_size(rows) == 0)
+        printf("  none\n");
+    json_array_foreach(rows, i, r)
+        stats_line(FIELD(r, key), FIELD(r, "count"));
+}
+
+/* The plain members of an object, names with '_' shown as spaces. */
+static void stats_members(const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        if (json_is_array(v) || json_is_object(v))
+            continue;
+        char *name = xmalloc(strlen(key) + 1);
+        for (size_t k = 0; k <= strlen(key); k++)
+            name[k] = key[k] == '_' ? ' ' : key[k];
+        stats_line(name, value_text(v, false, (char[TEXT_MAX]){0}, TEXT_MAX));
+        free(name);
+    }
+}
+
+static void stats_adapters(const json_t *adapters)
+{
+    static const column_t cols[] = {
+        {"CHANNEL", 10, false}, {"ACCOUNT", 30, false}, {"LAST SEEN", 12, true},
+        {"IN FLIGHT", 9, true}, {"INTAKES", 10, true},  {"DELIVERS", 10, true},
+    };
+    const json_t *a;
+    size_t i;
+    printf("\nAdapters connected\n");
+    if (json_array_size(adapters) == 0) {
+        printf("  none\n");
+        return;
+    }
+    table_t t = TABLE(cols);
+    json_array_foreach(adapters, i, a) {
+        table_cell(&t, FIELD(a, "channel"));
+        table_cell(&t, FIELD(a, "account"));
+        char seen[32];
+        json_int_t ms = json_integer_value(json_object_get(a, "last_seen_ms_ago"));
+        snprintf(seen, sizeof seen, "%.1f s ago", (double)ms / 1000.0);
+        table_cell(&t, seen);
+        table_cell(&t, FIELD(a, "in_flight"));
+        table_cell(&t, FIELD(a, "intakes"));
+        table_cell(&t, FIELD(a, "delivers"));
+    }
+    table_print(&t, 2);
+}
+
+static int print_stats(const json_t *body)
+{
+    if (!json_is_object(body))
+        return unexpected("figures");
+    printf("Totals\n");
+    json_t *totals = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v) {
+        if (!json_is_array(v) && !json_is_object(v))
+            json_object_set(totals, key, v);
+    }
+    stats_members(totals);
+    json_decref(totals);
+
+    stats_counts("By status", json_object_get(body, "by_status"), "status");
+    stats_counts("By channel", json_object_get(body, "by_channel"), "channel");
+
+    static const column_t outbox_cols[] = {
+        {"CHANNEL", 10, false},
+        {"STATUS", 12, false},
+        {"COUNT", 10, true},
+        {"OLDEST", 0, false},
+    };
+    const json_t *outbox = json_object_get(body, "outbox"), *row;
+    size_t i;
+    printf("\nOutbox\n");
+    if (json_array_size(outbox) == 0)
+        printf("  empty\n");
+    else {
+        table_t t = TABLE(outbox_cols);
+        json_array_foreach(outbox, i, row) {
+            table_cell(&t, FIELD(row, "channel"));
+            table_cell(&t, FIELD(row, "status"));
+            table_cell(&t, FIELD(row, "count"));
+            table_cell(&t, WHEN(row, "oldest"));
+        }
+        table_print(&t, 2);
+    }
+
+    const json_t *service = json_object_get(body, "service");
+    if (!json_is_object(service)) {
+        printf("\nThe core did not report on its service.\n");
+        return CTL_OK;
+    }
+    stats_adapters(json_object_get(service, "adapters"));
+    printf("\nCounters since start\n");
+    stats_members(json_object_get(service, "counters"));
+    printf("\nLast error\n  ");
+    const char *err = json_string_value(json_object_get(service, "last_error"));
+    if (!err || !*err)
+        printf("none\n");
+    else {
+        put_clean(stdout, WHEN_LONG(service, "last_error_at"));
+        printf("  ");
+        put_clean(stdout, err);
+        fputc('\n', stdout);
+    }
+    return CTL_OK;
+}
+
+static int judge_audit(const json_t *body)
+{
+    return json_is_true(json_object_get(body, "intact")) ? CTL_OK : CTL_REFUSED;
+}
+
+static int print_audit_verify(const json_t *body)
+{
+    if (!json_is_boolean(json_object_get(body, "intact")))
+        return unexpected("verdict");
+    if (judge_audit(body) == CTL_OK) {
+        printf("The audit trail is intact.\n");
+        return CTL_OK;
+    }
+    printf("The audit trail is broken: the first bad row is %s.\n",
+           FIELD(body, "first_broken_row"));
+    return CTL_REFUSED;
+}
+
+/* ---- talking to the core --------------------------------------------------------------- */
+
+/* The OS user running aduanctl, the REQUEST's actor. */
+static const char *os_user(char *buf, size_t len)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    if (pw && pw->pw_name && *pw->pw_name && strlen(pw->pw_name) <= 64)
+        return pw->pw_name;
+    snprintf(buf, len, "uid:%lu", (unsigned long)geteuid());
+    return buf;
+}
+
+/* False (said) for an endpoint no other process can reach. */
+static bool reachable(const char *endpoint, const char *key)
+{
+    if (strncmp(endpoint, "inproc://", 9) != 0)
+        return true;
+    fprintf(stderr,
+            PROGRAM ": cannot reach the core at %s: an inproc endpoint exists only inside "
+                    "the daemon; set %s to an ipc:// or tcp:// endpoint\n",
+            endpoint, key);
+    return false;
+}
+
+static void say_unreachable(const char *endpoint, int64_t timeout_ms)
+{
+    struct stat st;
+    if (strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' && stat(endpoint + 6, &st) != 0)
+        fprintf(stderr,
+                PROGRAM ": cannot reach the core at %s (no answer within %lld ms, and no "
+                        "socket there: is aduan-gatewayd running?)\n",
+                endpoint, (long long)timeout_ms);
+    else
+        fprintf(stderr, PROGRAM ": cannot reach the core at %s (no answer within %lld ms)\n",
+                endpoint, (long long)timeout_ms);
+}
+
+/* The arguments of the request, as the core's queries read them; NULL (said) when a
+   string given is not UTF-8. Caller owns. */
+static json_t *request_args(const command_t *cmd, const invocation_t *inv)
+{
+    json_t *args = json_object();
+    if (inv->limit >= 0)
+        json_object_set_new(args, "limit", json_integer(inv->limit));
+    if (inv->offset >= 0)
+        json_object_set_new(args, "offset", json_integer(inv->offset));
+    const struct {
+        const char *key, *value;
+    } strings[] = {
+        {"channel", inv->channel},
+        {"status", inv->status},
+        {cmd->operands == OPERANDS_TICKET ? "ticket" : "query",
+         cmd->operands == OPERANDS_TICKET || cmd->operands == OPERANDS_WORDS ? inv->operand : NULL},
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        if (!strings[i].value)
+            continue;
+        json_t *s = json_string(strings[i].value);
+        if (!s) {
+            fprintf(stderr, PROGRAM " %s: the %s given is not valid UTF-8\n", cmd->name,
+                    strings[i].key);
+            json_decref(args);
+            return NULL;
+        }
+        json_object_set_new(args, strings[i].key, s);
+    }
+    return args;
+}
+
+/*  Sends cmd's REQUEST to the core and waits for the REPLY with its id. Returns CTL_OK
+    with the body (caller owns) in *body_p, or CTL_REFUSED / CTL_FAIL once said why. */
+static int ask(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config,
+               json_t **body_p)
+{
+    const char *endpoint = config->bus.control;
+    int64_t timeout = inv->timeout_ms >= 0 ? inv->timeout_ms : DEFAULT_TIMEOUT_MS;
+    *body_p = NULL;
+    if (!reachable(endpoint, "bus.control"))
+        return CTL_FAIL;
+    json_t *args = request_args(cmd, inv);
+    if (!args)
+        return CTL_FAIL;
+
+    int result = CTL_FAIL;
+    char user[32], *args_text = json_dumps(args, JSON_COMPACT);
+    json_decref(args);
+    aduan_msg_t *request = aduan_msg_new(ADUAN_MSG_REQUEST), *reply = NULL;
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    zpoller_t *poller = NULL;
+    if (!args_text || !request || !sock || aduan_msg_set(&request->request.command, cmd->request) ||
+        aduan_msg_set(&request->request.actor, os_user(user, sizeof user)) ||
+        aduan_msg_set(&request->request.args, args_text)) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        goto done;
+    }
+    zsock_set_linger(sock, 0);
+    zsock_set_sndtimeo(sock, (int)timeout);
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        fprintf(stderr, PROGRAM ": cannot reach the core at %s: %s\n", endpoint,
+                zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    if (aduan_msg_send(request, sock, NULL) != 0) {
+        fprintf(stderr, PROGRAM ": cannot reach the core at %s: the request could not be sent\n",
+                endpoint);
+        goto done;
+    }
+    poller = zpoller_new(sock, NULL);
+    int64_t deadline = aduan_monotonic_ms() + timeout;
+    while (!reply) {
+        int64_t left = deadline - aduan_monotonic_ms();
+        if (left <= 0 || !poller) {
+            say_unreachable(endpoint, timeout);
+            goto done;
+        }
+        if (!zpoller_wait(poller, (int)left))
+            continue; /* timed out or interrupted: the deadline decides */
+        zmsg_t *zm = zmsg_recv(sock);
+        char id[ADUAN_MSG_ID_MAX + 1], why[512] = "receive failed";
+        reply = zm ? aduan_msg_decode(&zm, REPLY_MAX, id, why, sizeof why) : NULL;
+        if (!reply) {
+            fprintf(stderr, PROGRAM ": unreadable answer from the core at %s: ", endpoint);
+            put_clean(stderr, why);
+            fputc('\n', stderr);
+            goto done;
+        }
+        if (reply->type != ADUAN_MSG_REPLY) {
+            fprintf(stderr, PROGRAM ": the core at %s answered with %s, not REPLY\n", endpoint,
+                    aduan_msg_type_name(reply->type));
+            goto done;
+        }
+        /* A REPLY carries the REQUEST's id; "-" when the core could not read ours, which
+           can only be a refusal. Anything else answers someone else: wait on. */
+        bool ours = strcmp(reply->id, request->id) == 0 ||
+                    (strcmp(reply->id, "-") == 0 && strcmp(reply->reply.status, "ok") != 0);
+        if (!ours)
+            aduan_msg_destroy(&reply);
+    }
+
+    json_error_t jerr;
+    json_t *body = reply->reply.body ? json_loads(reply->reply.body, 0, &jerr) : NULL;
+    if (strcmp(reply->reply.status, "ok") != 0) {
+        const char *reason = json_string_value(json_object_get(body, "reason"));
+        fprintf(stderr, PROGRAM ": ");
+        put_clean(stderr, reason && *reason ? reason : reply->reply.status);
+        fputc('\n', stderr);
+        json_decref(body);
+        result = CTL_REFUSED;
+    } else if (!body) {
+        fprintf(stderr, PROGRAM ": the core's answer is not JSON: %s\n",
+                reply->reply.body ? jerr.text : "empty");
+    } else {
+        *body_p = body;
+        result = CTL_OK;
+    }
+done:
+    zpoller_destroy(&poller);
+    zsock_destroy(&sock);
+    aduan_msg_destroy(&request);
+    aduan_msg_destroy(&reply);
+    free(args_text);
+    return result;
+}
+
+static int run_request(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
+{
+    json_t *body;
+    int status = ask(cmd, inv, config, &body);
+    if (status != CTL_OK)
+        return status;
+    if (inv->json) {
+        /* ENSURE_ASCII, as the core sent it: no raw control character can reach the
+           terminal even inside a string */
+        json_dumpf(body, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        fputc('\n', stdout);
+        if (cmd->judge)
+            status = cmd->judge(body);
+    } else
+        status = cmd->print(body);
+    json_decref(body);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, PROGRAM ": cannot write the answer: %s\n", strerror(errno));
+        return CTL_FAIL;
+    }
+    return status;
+}
+
+/* ---- watch ----------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* The detail of an event (a JSON object) as "key=value key=\"two words\"". Caller frees. */
+static char *event_detail_text(const char *detail)
+{
+    json_t *obj = detail && *detail ? json_loads(detail, 0, NULL) : NULL;
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return strdup(detail && *detail ? detail : "-");
+    }
+    size_t cap = strlen(detail) * 2 + 16, len = 0;
+    char *out = xmalloc(cap);
+    out[0] = '\0';
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        const char *value = value_text(v, false, (char[TEXT_MAX]){0}, TEXT_MAX);
+        bool quote = json_is_string(v) && (!*json_string_value(v) || strpbrk(value, " \"="));
+        size_t need = strlen(key) + strlen(value) * 2 + 5;
+        if (len + need >= cap) {
+            cap = (len + need) * 2;
+            char *grown = realloc(out, cap);
+            if (!grown) {
+                fprintf(stderr, PROGRAM ": out of memory\n");
+                exit(CTL_FAIL);
+            }
+            out = grown;
+        }
+        if (json_is_string(v))
+            value = json_string_value(v);
+        len += (size_t)sprintf(out + len, "%s%s=%s", len ? " " : "", key, quote ? "\"" : "");
+        for (const char *p = value; *p; p++) {
+            if (quote && (*p == '"' || *p == '\\'))
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        len += (size_t)sprintf(out + len, "%s", quote ? "\"" : "");
+    }
+    json_decref(obj);
+    return out;
+}
+
+static void print_event(const aduan_msg_t *m, bool as_json)
+{
+    int64_t now = aduan_clock_now_ms(NULL);
+    if (as_json) {
+        char at[32];
+        aduan_format_utc(now, at, sizeof at);
+        json_t *detail = m->event.detail && *m->event.detail
+                             ? json_loads(m->event.detail, JSON_DECODE_ANY, NULL)
+                             : json_null();
+        if (!detail)
+            detail = json_string(m->event.detail);
+        json_t *line = json_pack(
+            "{s:s, s:s, s:s?, s:o?}", "at", at, "topic", m->event.topic, "ticket",
+            m->event.ticket && *m->event.ticket ? m->event.ticket : NULL, "detail", detail);
+        if (line && json_dumpf(line, stdout, JSON_COMPACT | JSON_ENSURE_ASCII) == 0)
+            fputc('\n', stdout);
+        json_decref(line);
+        return;
+    }
+    char when[64];
+    time_t t = (time_t)(now / 1000);
+    struct tm local;
+    localtime_r(&t, &local);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local);
+    char *topic = clean(m->event.topic, false), *ticket = clean(m->event.ticket, false);
+    printf("%s  ", when);
+    put_fit(stdout, topic, 16, false, true);
+    printf("  ");
+    put_fit(stdout, *ticket ? ticket : "-", 14, false, true);
+    printf("  ");
+    char *detail = event_detail_text(m->event.detail);
+    put_clean(stdout, detail);
+    fputc('\n', stdout);
+    free(detail);
+    free(topic);
+    free(ticket);
+}
+
+static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
+{
+    (void)cmd;
+    const char *endpoint = config->bus.events;
+    if (!reachable(endpoint, "bus.events"))
+        return CTL_FAIL;
+    struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: wake the poll */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    zsock_t *sock = zsock_new(ZMQ_SUB);
+    if (!sock) {
+        fprintf(stderr, PROGRAM ": cannot make a socket: %s\n", zmq_strerror(zmq_errno()));
+        return CTL_FAIL;
+    }
+    zsock_set_linger(sock, 0);
+    zsock_set_subscribe(sock, "");
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        fprintf(stderr, PROGRAM ": cannot reach the core at %s: %s\n", endpoint,
+                zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return CTL_FAIL;
+    }
+    zpoller_t *poller = zpoller_new(sock, NULL);
+    size_t max_size = (size_t)config->bus.max_message_bytes;
+    int64_t idle = inv->timeout_ms, seen = 0, deadline = aduan_monotonic_ms() + idle;
+    int result = CTL_OK;
+    while (poller && !stop_signal && (inv->count < 0 || seen < inv->count)) {
+        int64_t left = idle < 0 ? -1 : deadline - aduan_monotonic_ms();
+        if (idle >= 0 && left <= 0)
+            break; /* quiet for --timeout: done */
+        if (!zpoller_wait(poller, (int)left))
+            continue; /* timed out or interrupted: the loop's tests decide */
+        zmsg_t *zm = zmsg_recv(sock);
+        if (!zm)
+            continue; /* interrupted */
+        char id[ADUAN_MSG_ID_MAX + 1], why[512];
+        aduan_msg_t *m = aduan_msg_decode(&zm, max_size, id, why, sizeof why);
+        if (!m) {
+            fprintf(stderr, PROGRAM ": skipped an unreadable event: ");
+            put_clean(stderr, why);
+            fputc('\n', stderr);
+            continue;
+        }
+        if (m->type == ADUAN_MSG_EVENT) {
+            print_event(m, inv->json);
+            seen++;
+            deadline = aduan_monotonic_ms() + idle;
+            if (fflush(stdout) != 0) {
+                result = CTL_FAIL;
+                stop_signal = SIGPIPE;
+            }
+        }
+        aduan_msg_destroy(&m);
+    }
+    if (!poller) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        result = CTL_FAIL;
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&sock);
+    return result;
+}
+
+/* ---- help ------------------------------------------------------------------------------ */
+
+static int run_help(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
+{
+    (void)cmd;
+    (void)config;
+    if (!inv->operand) {
+        print_usage(stdout);
+        return CTL_OK;
+    }
+    const command_t *about = find_command(inv->operand);
+    if (!about) {
+        fprintf(stderr, PROGRAM ": unknown command '%s'\nTry '" PROGRAM " --help'.\n",
+                inv->operand);
+        return CTL_FAIL;
+    }
+    print_command_help(stdout, about);
+    return CTL_OK;
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    /* CZMQ's own SIGINT handler would turn ^C into a failed receive; watch sets its own. */
+    zsys_handler_set(NULL);
+    aduan_log_threshold = ADUAN_LOG_WARN;
+
+    invocation_t inv = {.timeout_ms = -1, .limit = -1, .offset = -1, .count = -1};
+    int status;
+    const command_t *cmd = parse_command_line(argc, argv, &inv, &status);
+    if (!cmd)
+        goto done;
+    if (!cmd->needs_config) {
+        status = cmd->run(cmd, &inv, NULL);
+        goto done;
+    }
+
+    if (!inv.config_path)
+        inv.config_path = getenv("ADUAN_CONFIG") && *getenv("ADUAN_CONFIG") ? getenv("ADUAN_CONFIG")
+                                                                            : DEFAULT_CONFIG;
+    aduan_config_t *config = NULL;
+    aduan_config_errors_t errors = {0};
+    if (aduan_config_load(inv.config_path, &config, &errors) != 0) {
+        for (size_t i = 0; i < errors.count; i++)
+            fprintf(stderr, PROGRAM ": %s\n", errors.lines[i]);
+        if (errors.count == 0)
+            fprintf(stderr, PROGRAM ": %s: cannot load the configuration\n", inv.config_path);
+        aduan_config_errors_clear(&errors);
+        status = CTL_FAIL;
+        goto done;
+    }
+    status = cmd->run ? cmd->run(cmd, &inv, config) : run_request(cmd, &inv, config);
+    aduan_config_destroy(&config);
+done:
+    free(inv.operand);
+    return status;
+}
