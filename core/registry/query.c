@@ -165,9 +165,9 @@ json_t *aduan_query_show(aduan_store_t *store, const json_t *args, char *reason,
 /*  Newest first: FTS5 walks its index backwards and stops at the limit, where ordering by
     rank must score every match first (a common word matches much of a big registry). */
 #define SQL_SEARCH                                                                         \
-    "SELECT c.ticket, c.channel, c.state AS status, c.from_addr AS \"from\", c.subject,"    \
-    " " ISO("c.received_at") " AS received_at,"                                              \
-    " snippet(message_fts, 1, '[', ']', '...', 12) AS snippet"                              \
+    "SELECT c.ticket, c.channel, c.state AS status, c.from_addr AS \"from\", c.from_name,"  \
+    " c.subject, " ISO("c.received_at") " AS received_at, c.confidential, c.incomplete,"     \
+    " snippet(message_fts, -1, '[', ']', '...', 12) AS snippet"                             \
     " FROM message_fts JOIN message m ON m.id = message_fts.rowid"                          \
     " JOIN complaint c ON c.id = m.complaint_id"                                            \
     " WHERE message_fts MATCH ?1 ORDER BY message_fts.rowid DESC LIMIT ?2"
@@ -223,11 +223,29 @@ json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reaso
         snprintf(reason, rl, "nothing to search for");
         return NULL;
     }
+    int64_t limit = arg_int(args, "limit", 50, 1, 10000);
     sqlite3_bind_text(st, 1, query, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, arg_int(args, "limit", 50, 1, 10000));
+    /* a ticket's follow-ups match too: read more, keep each ticket once (newest match) */
+    sqlite3_bind_int64(st, 2, limit * 4);
     free(query);
-    json_t *items = rows(st, reason, rl, aduan_store_db(store));
-    return items ? json_pack("{s:o}", "items", items) : NULL;
+    json_t *matches = rows(st, reason, rl, aduan_store_db(store));
+    if (!matches)
+        return NULL;
+    json_t *items = json_array(), *seen = json_object();
+    size_t i;
+    json_t *row;
+    json_array_foreach(matches, i, row)
+    {
+        const char *ticket = json_string_value(json_object_get(row, "ticket"));
+        if ((int64_t)json_array_size(items) >= limit || !ticket ||
+            json_object_get(seen, ticket))
+            continue;
+        json_object_set_new(seen, ticket, json_true());
+        json_array_append(items, row);
+    }
+    json_decref(seen);
+    json_decref(matches);
+    return json_pack("{s:o}", "items", items);
 }
 
 #define SQL_STATS_STATE "SELECT state AS status, count(*) AS count FROM complaint GROUP BY state"

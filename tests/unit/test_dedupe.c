@@ -696,6 +696,22 @@ static void test_search(void **state)
     assert_int_equal(hits(f, "\"perbaikan"), 1); /* a stray quote does not hide the word */
     assert_int_equal(hits(f, "jalan OR"), 0);    /* OR is a word here, not an operator */
 
+    /* a follow-up that matches too: the ticket comes once, the newest match first */
+    aduan_intake_result_t r;
+    aduan_msg_t *m = reg_intake_new("email", "s:3", CITIZEN_MAIL, "Jalan masih rusak, mohon");
+    assert_int_equal(aduan_msg_set(&m->intake.thread_ticket, a.ticket), 0);
+    assert_int_equal(reg_take(f, m, &r), 0);
+    aduan_msg_destroy(&m);
+    reg_complaint(f, "sms", "s:4", CITIZEN_SMS, "Jalan desa berlubang", &r);
+    out = search(f, "jalan", reason, sizeof reason);
+    items = json_object_get(out, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "ticket")),
+                        r.ticket);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "ticket")),
+                        a.ticket);
+    json_decref(out);
+
     /* nothing to search for is a refusal with a reason, not an error of SQL */
     reason[0] = '\0';
     assert_null(search(f, "   ", reason, sizeof reason));
