@@ -675,7 +675,7 @@ static json_t *service_stats(aduan_core_t *self)
     char at[32] = "";
     if (self->last_error_at)
         aduan_format_utc(self->last_error_at, at, sizeof at);
-    return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
+    json_t *stats = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
                      "adapters", peers, "counters", "intakes", (json_int_t)self->count.intakes,
                      "tickets", (json_int_t)self->count.tickets, "followups",
                      (json_int_t)self->count.followups, "duplicates",
@@ -685,6 +685,11 @@ static json_t *service_stats(aduan_core_t *self)
                      (json_int_t)self->count.delivers, "results",
                      (json_int_t)self->count.results, "last_error", self->last_error,
                      "last_error_at", at);
+    /* what SQLite holds (page caches, statements), to tell it from the rest of the RSS */
+    json_object_set_new(stats, "sqlite_memory_bytes", json_integer(sqlite3_memory_used()));
+    json_object_set_new(stats, "sqlite_memory_peak_bytes",
+                        json_integer(sqlite3_memory_highwater(0)));
+    return stats;
 }
 
 /* ---- control --------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
     READY=1 once the endpoints are bound, STATUS= and WATCHDOG=1 every second. */
 #include <czmq.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -74,6 +75,11 @@ static int run_core(const aduan_config_t *config)
 
 int main(int argc, char **argv)
 {
+    /* One malloc arena: ZeroMQ's I/O thread allocates every message and the core's thread
+       frees it; with an arena per thread the freed memory fragmented and the RSS grew by
+       ~130 bytes per intake (150 MiB after a million). The few threads here do not
+       contend for it. */
+    mallopt(M_ARENA_MAX, 1);
     const char *path = getenv("ADUAN_CONFIG") ? getenv("ADUAN_CONFIG") : DEFAULT_CONFIG;
     const char *only = NULL;
     bool check = false;
