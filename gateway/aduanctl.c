@@ -794,10 +794,22 @@ static char *sender(const json_t *obj, const char *name_key, const char *addr_ke
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
+/* How a cell is made from its row. */
+typedef enum {
+    CELL_TEXT,    /* the member as text */
+    CELL_TIME,    /* the core's UTC time, as local time */
+    CELL_SIZE,    /* bytes, as B/KiB/MiB */
+    CELL_SENDER,  /* "from_name <from>" */
+    CELL_SUBJECT, /* the subject with [confidential] and [incomplete] marks before it */
+    CELL_AGO,     /* milliseconds ago, as seconds */
+} cell_t;
+
 typedef struct {
     const char *header;
-    size_t max; /* widest it grows to; 0: what is left of the line */
-    bool right; /* numbers: aligned right */
+    size_t max;      /* widest it grows to; 0: what is left of the line */
+    bool right;      /* numbers: aligned right */
+    const char *key; /* the row's member shown in the column */
+    cell_t cell;
 } column_t;
 
 typedef struct {
@@ -807,7 +819,6 @@ typedef struct {
     size_t ncells, cap;
 } table_t;
 
-#define TABLE(cols) ((table_t){.columns = (cols), .ncols = sizeof(cols) / sizeof(cols)[0]})
 #define GAP 2
 
 /* Adds the next cell, row by row; a copy of text, cleaned. */
@@ -880,6 +891,58 @@ static void table_print(table_t *t, size_t indent)
     t->ncells = t->cap = 0;
 }
 
+/* Makes the cell of one column of a row (see cell_t). */
+static void table_cell_of(table_t *t, const column_t *col, const json_t *row)
+{
+    switch (col->cell) {
+    case CELL_TEXT:
+        table_cell(t, FIELD(row, col->key));
+        break;
+    case CELL_TIME:
+        table_cell(t, WHEN(row, col->key));
+        break;
+    case CELL_SIZE:
+        table_cell(t, SIZE(row, col->key));
+        break;
+    case CELL_SENDER:
+        table_cell_free(t, sender(row, "from_name", col->key));
+        break;
+    case CELL_SUBJECT: {
+        /* the subject carries the marks, where the eye reads */
+        const char *subject = json_string_value(json_object_get(row, col->key));
+        char *text = xmalloc(strlen(subject ? subject : "") + 40);
+        sprintf(text, "%s%s%s", is_set(row, "confidential") ? "[confidential] " : "",
+                is_set(row, "incomplete") ? "[incomplete] " : "",
+                subject && *subject ? subject : "-");
+        table_cell_free(t, text);
+        break;
+    }
+    case CELL_AGO: {
+        char ago[32];
+        json_int_t ms = json_integer_value(json_object_get(row, col->key));
+        snprintf(ago, sizeof ago, "%.1f s ago", (double)ms / 1000.0);
+        table_cell(t, ago);
+        break;
+    }
+    }
+}
+
+/* Prints rows (a JSON array of objects) as a table of the given columns. */
+static void table_of_rows(const column_t *cols, size_t ncols, const json_t *rows, size_t indent)
+{
+    table_t t = {.columns = cols, .ncols = ncols};
+    const json_t *row;
+    size_t i;
+    json_array_foreach(rows, i, row) {
+        for (size_t c = 0; c < ncols; c++)
+            table_cell_of(&t, &cols[c], row);
+    }
+    table_print(&t, indent);
+}
+
+#define TABLE_OF(cols, rows, indent)                                                             \
+    table_of_rows((cols), sizeof(cols) / sizeof(cols)[0], (rows), (indent))
+
 /* ---- printers: one per command --------------------------------------------------------- */
 
 static const json_t *items_of(const json_t *body)
@@ -897,90 +960,62 @@ static int unexpected(const char *what)
 static int print_list(const json_t *body)
 {
     static const column_t cols[] = {
-        {"TICKET", 20, false}, {"RECEIVED", 16, false}, {"CHANNEL", 10, false},
-        {"STATUS", 14, false}, {"FROM", 30, false},     {"SUBJECT", 0, false},
+        {"TICKET", 20, false, "ticket", CELL_TEXT},
+        {"RECEIVED", 16, false, "received_at", CELL_TIME},
+        {"CHANNEL", 10, false, "channel", CELL_TEXT},
+        {"STATUS", 14, false, "status", CELL_TEXT},
+        {"FROM", 30, false, "from", CELL_SENDER},
+        {"SUBJECT", 0, false, "subject", CELL_SUBJECT},
     };
-    const json_t *items = items_of(body), *row;
-    size_t i;
+    const json_t *items = items_of(body);
     if (!items)
         return unexpected("items");
-    if (json_array_size(items) == 0) {
+    if (json_array_size(items) == 0)
         printf("No complaints.\n");
-        return CTL_OK;
-    }
-    table_t t = TABLE(cols);
-    json_array_foreach(items, i, row) {
-        table_cell(&t, FIELD(row, "ticket"));
-        table_cell(&t, WHEN(row, "received_at"));
-        table_cell(&t, FIELD(row, "channel"));
-        table_cell(&t, FIELD(row, "status"));
-        table_cell_free(&t, sender(row, "from_name", "from"));
-        /* the subject carries the marks, where the eye reads */
-        const char *subject = json_string_value(json_object_get(row, "subject"));
-        char *s = xmalloc(strlen(subject ? subject : "") + 40);
-        sprintf(s, "%s%s%s", is_set(row, "confidential") ? "[confidential] " : "",
-                is_set(row, "incomplete") ? "[incomplete] " : "",
-                subject && *subject ? subject : "-");
-        table_cell_free(&t, s);
-    }
-    table_print(&t, 0);
+    else
+        TABLE_OF(cols, items, 0);
     return CTL_OK;
 }
 
 static int print_search(const json_t *body)
 {
     static const column_t cols[] = {
-        {"TICKET", 20, false}, {"RECEIVED", 16, false}, {"CHANNEL", 10, false},
-        {"STATUS", 14, false}, {"FROM", 24, false},     {"SUBJECT", 0, false},
-        {"MATCH", 0, false},
+        {"TICKET", 20, false, "ticket", CELL_TEXT},
+        {"RECEIVED", 16, false, "received_at", CELL_TIME},
+        {"CHANNEL", 10, false, "channel", CELL_TEXT},
+        {"STATUS", 14, false, "status", CELL_TEXT},
+        {"FROM", 24, false, "from", CELL_SENDER},
+        {"SUBJECT", 0, false, "subject", CELL_SUBJECT},
+        {"MATCH", 0, false, "snippet", CELL_TEXT},
     };
-    const json_t *items = items_of(body), *row;
-    size_t i;
+    const json_t *items = items_of(body);
     if (!items)
         return unexpected("items");
-    if (json_array_size(items) == 0) {
+    if (json_array_size(items) == 0)
         printf("No matches.\n");
-        return CTL_OK;
-    }
-    table_t t = TABLE(cols);
-    json_array_foreach(items, i, row) {
-        table_cell(&t, FIELD(row, "ticket"));
-        table_cell(&t, WHEN(row, "received_at"));
-        table_cell(&t, FIELD(row, "channel"));
-        table_cell(&t, FIELD(row, "status"));
-        table_cell_free(&t, sender(row, "from_name", "from"));
-        table_cell(&t, FIELD(row, "subject"));
-        table_cell(&t, FIELD(row, "snippet"));
-    }
-    table_print(&t, 0);
+    else
+        TABLE_OF(cols, items, 0);
     return CTL_OK;
 }
 
 static int print_quarantine(const json_t *body)
 {
     static const column_t cols[] = {
-        {"ID", 10, true},    {"AT", 16, false},  {"CHANNEL", 10, false}, {"SIZE", 10, true},
-        {"PEER", 24, false}, {"KEY", 30, false}, {"REASON", 0, false},
+        {"ID", 10, true, "id", CELL_TEXT},
+        {"AT", 16, false, "at", CELL_TIME},
+        {"CHANNEL", 10, false, "channel", CELL_TEXT},
+        {"SIZE", 10, true, "size", CELL_SIZE},
+        {"PEER", 24, false, "peer", CELL_TEXT},
+        {"KEY", 30, false, "dedupe_key", CELL_TEXT},
+        {"REASON", 0, false, "reason", CELL_TEXT},
     };
-    const json_t *items = items_of(body), *row;
-    size_t i;
+    const json_t *items = items_of(body);
     if (!items)
         return unexpected("items");
-    if (json_array_size(items) == 0) {
+    if (json_array_size(items) == 0)
         printf("The quarantine is empty.\n");
-        return CTL_OK;
-    }
-    table_t t = TABLE(cols);
-    json_array_foreach(items, i, row) {
-        table_cell(&t, FIELD(row, "id"));
-        table_cell(&t, WHEN(row, "at"));
-        table_cell(&t, FIELD(row, "channel"));
-        table_cell(&t, SIZE(row, "size"));
-        table_cell(&t, FIELD(row, "peer"));
-        table_cell(&t, FIELD(row, "dedupe_key"));
-        table_cell(&t, FIELD(row, "reason"));
-    }
-    table_print(&t, 0);
+    else
+        TABLE_OF(cols, items, 0);
     return CTL_OK;
 }
 
@@ -1026,71 +1061,45 @@ static void show_thread(const json_t *thread)
 static void show_attachments(const json_t *rows)
 {
     static const column_t cols[] = {
-        {"MESSAGE", 8, true}, {"NAME", 40, false},   {"TYPE", 30, false},
-        {"SIZE", 12, true},   {"SHA-256", 0, false},
+        {"MESSAGE", 8, true, "message_id", CELL_TEXT},
+        {"NAME", 40, false, "name", CELL_TEXT},
+        {"TYPE", 30, false, "content_type", CELL_TEXT},
+        {"SIZE", 12, true, "size", CELL_SIZE},
+        {"SHA-256", 0, false, "sha256", CELL_TEXT},
     };
-    const json_t *a;
-    size_t i;
-    if (!section("Attachments", rows))
-        return;
-    table_t t = TABLE(cols);
-    json_array_foreach(rows, i, a) {
-        table_cell(&t, FIELD(a, "message_id"));
-        table_cell(&t, FIELD(a, "name"));
-        table_cell(&t, FIELD(a, "content_type"));
-        table_cell(&t, SIZE(a, "size"));
-        table_cell(&t, FIELD(a, "sha256"));
-    }
-    table_print(&t, 2);
+    if (section("Attachments", rows))
+        TABLE_OF(cols, rows, 2);
 }
 
 static void show_outbox(const json_t *rows)
 {
     static const column_t cols[] = {
-        {"ID", 8, true},          {"KIND", 10, false},   {"CHANNEL", 8, false},
-        {"TO", 28, false},        {"STATUS", 10, false}, {"TRIES", 5, true},
-        {"CREATED", 16, false},   {"SENT", 16, false},   {"DELIVERED", 16, false},
-        {"LAST ERROR", 0, false},
+        {"ID", 8, true, "id", CELL_TEXT},
+        {"KIND", 10, false, "kind", CELL_TEXT},
+        {"CHANNEL", 8, false, "channel", CELL_TEXT},
+        {"TO", 28, false, "to", CELL_TEXT},
+        {"STATUS", 10, false, "status", CELL_TEXT},
+        {"TRIES", 5, true, "attempts", CELL_TEXT},
+        {"CREATED", 16, false, "created_at", CELL_TIME},
+        {"SENT", 16, false, "sent_at", CELL_TIME},
+        {"DELIVERED", 16, false, "delivered_at", CELL_TIME},
+        {"LAST ERROR", 0, false, "last_error", CELL_TEXT},
     };
-    const json_t *o;
-    size_t i;
-    if (!section("Outbox", rows))
-        return;
-    table_t t = TABLE(cols);
-    json_array_foreach(rows, i, o) {
-        table_cell(&t, FIELD(o, "id"));
-        table_cell(&t, FIELD(o, "kind"));
-        table_cell(&t, FIELD(o, "channel"));
-        table_cell(&t, FIELD(o, "to"));
-        table_cell(&t, FIELD(o, "status"));
-        table_cell(&t, FIELD(o, "attempts"));
-        table_cell(&t, WHEN(o, "created_at"));
-        table_cell(&t, WHEN(o, "sent_at"));
-        table_cell(&t, WHEN(o, "delivered_at"));
-        table_cell(&t, FIELD(o, "last_error"));
-    }
-    table_print(&t, 2);
+    if (section("Outbox", rows))
+        TABLE_OF(cols, rows, 2);
 }
 
 static void show_audit(const json_t *rows)
 {
     static const column_t cols[] = {
-        {"ID", 8, true},       {"AT", 16, false},    {"ACTOR", 16, false},
-        {"ACTION", 20, false}, {"DETAIL", 0, false},
+        {"ID", 8, true, "id", CELL_TEXT},
+        {"AT", 16, false, "at", CELL_TIME},
+        {"ACTOR", 16, false, "actor", CELL_TEXT},
+        {"ACTION", 20, false, "action", CELL_TEXT},
+        {"DETAIL", 0, false, "detail", CELL_TEXT},
     };
-    const json_t *a;
-    size_t i;
-    if (!section("Audit trail", rows))
-        return;
-    table_t t = TABLE(cols);
-    json_array_foreach(rows, i, a) {
-        table_cell(&t, FIELD(a, "id"));
-        table_cell(&t, WHEN(a, "at"));
-        table_cell(&t, FIELD(a, "actor"));
-        table_cell(&t, FIELD(a, "action"));
-        table_cell(&t, FIELD(a, "detail"));
-    }
-    table_print(&t, 2);
+    if (section("Audit trail", rows))
+        TABLE_OF(cols, rows, 2);
 }
 
 static void labelled(const char *label, const char *value)
@@ -1175,29 +1184,18 @@ static void stats_members(const json_t *obj)
 static void stats_adapters(const json_t *adapters)
 {
     static const column_t cols[] = {
-        {"CHANNEL", 10, false}, {"ACCOUNT", 30, false}, {"LAST SEEN", 12, true},
-        {"IN FLIGHT", 9, true}, {"INTAKES", 10, true},  {"DELIVERS", 10, true},
+        {"CHANNEL", 10, false, "channel", CELL_TEXT},
+        {"ACCOUNT", 30, false, "account", CELL_TEXT},
+        {"LAST SEEN", 12, true, "last_seen_ms_ago", CELL_AGO},
+        {"IN FLIGHT", 9, true, "in_flight", CELL_TEXT},
+        {"INTAKES", 10, true, "intakes", CELL_TEXT},
+        {"DELIVERS", 10, true, "delivers", CELL_TEXT},
     };
-    const json_t *a;
-    size_t i;
     printf("\nAdapters connected\n");
-    if (json_array_size(adapters) == 0) {
+    if (json_array_size(adapters) == 0)
         printf("  none\n");
-        return;
-    }
-    table_t t = TABLE(cols);
-    json_array_foreach(adapters, i, a) {
-        table_cell(&t, FIELD(a, "channel"));
-        table_cell(&t, FIELD(a, "account"));
-        char seen[32];
-        json_int_t ms = json_integer_value(json_object_get(a, "last_seen_ms_ago"));
-        snprintf(seen, sizeof seen, "%.1f s ago", (double)ms / 1000.0);
-        table_cell(&t, seen);
-        table_cell(&t, FIELD(a, "in_flight"));
-        table_cell(&t, FIELD(a, "intakes"));
-        table_cell(&t, FIELD(a, "delivers"));
-    }
-    table_print(&t, 2);
+    else
+        TABLE_OF(cols, adapters, 2);
 }
 
 static int print_stats(const json_t *body)
@@ -1219,26 +1217,17 @@ static int print_stats(const json_t *body)
     stats_counts("By channel", json_object_get(body, "by_channel"), "channel");
 
     static const column_t outbox_cols[] = {
-        {"CHANNEL", 10, false},
-        {"STATUS", 12, false},
-        {"COUNT", 10, true},
-        {"OLDEST", 0, false},
+        {"CHANNEL", 10, false, "channel", CELL_TEXT},
+        {"STATUS", 12, false, "status", CELL_TEXT},
+        {"COUNT", 10, true, "count", CELL_TEXT},
+        {"OLDEST", 0, false, "oldest", CELL_TIME},
     };
-    const json_t *outbox = json_object_get(body, "outbox"), *row;
-    size_t i;
+    const json_t *outbox = json_object_get(body, "outbox");
     printf("\nOutbox\n");
     if (json_array_size(outbox) == 0)
         printf("  empty\n");
-    else {
-        table_t t = TABLE(outbox_cols);
-        json_array_foreach(outbox, i, row) {
-            table_cell(&t, FIELD(row, "channel"));
-            table_cell(&t, FIELD(row, "status"));
-            table_cell(&t, FIELD(row, "count"));
-            table_cell(&t, WHEN(row, "oldest"));
-        }
-        table_print(&t, 2);
-    }
+    else
+        TABLE_OF(outbox_cols, outbox, 2);
 
     const json_t *service = json_object_get(body, "service");
     if (!json_is_object(service)) {
