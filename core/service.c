@@ -34,6 +34,7 @@ typedef struct {
     char *key; /* hex of the routing id */
     char *channel;
     char *account;
+    json_t *status; /* the channel's facts from its last heartbeat (modem signal, ...) */
     int64_t last_seen;
     int in_flight;
     uint64_t intakes;
@@ -165,6 +166,7 @@ static void peer_destroy(void **item)
     free(p->key);
     free(p->channel);
     free(p->account);
+    json_decref(p->status);
     free(p);
     *item = NULL;
 }
@@ -375,6 +377,11 @@ static void receive_one(aduan_core_t *self)
             peer_find(self, routing_id, false)->last_seen = now;
         break;
     case ADUAN_MSG_HEARTBEAT: {
+        peer_t *known = peer_find(self, routing_id, false);
+        if (known && m->heartbeat.status) {
+            json_decref(known->status);
+            known->status = json_loads(m->heartbeat.status, 0, NULL); /* NULL if not JSON */
+        }
         aduan_msg_t *beat = aduan_msg_new(ADUAN_MSG_HEARTBEAT);
         send_to(self, beat, routing_id);
         aduan_msg_destroy(&beat);
@@ -666,14 +673,17 @@ static json_t *service_stats(aduan_core_t *self)
 {
     json_t *peers = json_array();
     int64_t now = aduan_monotonic_ms();
-    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
-        json_array_append_new(
-            peers, json_pack("{s:s, s:s, s:I, s:i, s:I, s:I}", "channel",
-                             p->channel ? p->channel : "", "account",
-                             p->account ? p->account : "", "last_seen_ms_ago",
-                             (json_int_t)(now - p->last_seen), "in_flight", p->in_flight,
-                             "intakes", (json_int_t)p->intakes, "delivers",
-                             (json_int_t)p->delivers));
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:I, s:I}", "channel",
+                              p->channel ? p->channel : "", "account",
+                              p->account ? p->account : "", "last_seen_ms_ago",
+                              (json_int_t)(now - p->last_seen), "in_flight", p->in_flight,
+                              "intakes", (json_int_t)p->intakes, "delivers",
+                              (json_int_t)p->delivers);
+        if (p->status)
+            json_object_set(o, "status", p->status);
+        json_array_append_new(peers, o);
+    }
     char at[32] = "";
     if (self->last_error_at)
         aduan_format_utc(self->last_error_at, at, sizeof at);

@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 
+#include "aduan/adapter.h"
 #include "aduan/config.h"
 #include "aduan/log.h"
 #include "service.h"
@@ -38,19 +39,84 @@ static void on_tick(void *arg, const char *status)
     sd_notifyf(0, "WATCHDOG=1\nSTATUS=%s", status);
 }
 
-/* The channels that land with their issues register here; until then only the core. */
-static const char *const components[] = {"core", "sms", "email", "phone", "box"};
+/* The channels built in (gateway/CMakeLists.txt links each one's library). */
+#ifdef ADUAN_WITH_SMS
+extern const aduan_channel_t aduan_channel_sms;
+#endif
+#ifdef ADUAN_WITH_EMAIL
+extern const aduan_channel_t aduan_channel_email;
+#endif
 
-static int run_core(const aduan_config_t *config)
+typedef struct {
+    const char *name;
+    const aduan_channel_t *channel; /* NULL: the core, or a channel not built yet */
+} component_t;
+
+static const component_t components[] = {
+    {.name = "core"},
+#ifdef ADUAN_WITH_SMS
+    {.name = "sms", .channel = &aduan_channel_sms},
+#else
+    {.name = "sms"},
+#endif
+#ifdef ADUAN_WITH_EMAIL
+    {.name = "email", .channel = &aduan_channel_email},
+#else
+    {.name = "email"},
+#endif
+    {.name = "phone"},
+    {.name = "box"},
+};
+#define COMPONENT_COUNT (sizeof components / sizeof components[0])
+
+static bool channel_enabled(const aduan_config_t *config, const char *name)
 {
-    /* block the stop signals in every thread, then take them from a signalfd */
+    return (strcmp(name, "sms") == 0 && config->sms.enabled) ||
+           (strcmp(name, "email") == 0 && config->email.enabled) ||
+           (strcmp(name, "phone") == 0 && config->phone.enabled) ||
+           (strcmp(name, "box") == 0 && config->box.enabled);
+}
+
+static const component_t *component_named(const char *name)
+{
+    for (size_t i = 0; i < COMPONENT_COUNT; i++)
+        if (strcmp(components[i].name, name) == 0)
+            return &components[i];
+    return NULL;
+}
+
+/* Blocks the stop signals in every thread (call before any thread starts) and returns a
+   signalfd that becomes readable when one comes. */
+static int stop_signals(void)
+{
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int stop_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+    return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* One channel alone (--only sms): its adapter connects to a core elsewhere. */
+static int run_channel(const aduan_config_t *config, const component_t *c)
+{
+    int stop_fd = stop_signals();
+    zsys_handler_set(NULL);
+    zsys_init();
+    sd_notifyf(0, "READY=1\nSTATUS=%s adapter running", c->name);
+    int rc = aduan_adapter_run(c->channel, config, NULL, stop_fd);
+    sd_notify(0, "STOPPING=1");
+    close(stop_fd);
+    zsys_shutdown();
+    log_info("gatewayd", "stopped");
+    return rc;
+}
+
+/* The core, and with `all` every enabled channel as a thread of this process. */
+static int run_core(const aduan_config_t *config, bool all)
+{
+    int stop_fd = stop_signals();
 
     zsys_handler_set(NULL);
     zsys_init();
@@ -62,10 +128,26 @@ static int run_core(const aduan_config_t *config)
         close(stop_fd);
         return 1;
     }
+    /* the channels connect once the core's endpoints are bound */
+    zactor_t *actors[COMPONENT_COUNT] = {0};
+    aduan_adapter_actor_config = config;
+    for (size_t i = 0; all && i < COMPONENT_COUNT; i++) {
+        if (!channel_enabled(config, components[i].name))
+            continue;
+        if (!components[i].channel) {
+            log_error("gatewayd", "the %s channel is enabled but not part of this build",
+                      components[i].name);
+            continue;
+        }
+        actors[i] = zactor_new(aduan_adapter_actor, (void *)components[i].channel);
+    }
     sd_notify(0, "READY=1\nSTATUS=running");
     aduan_core_loop_t loop = {.stop_fd = stop_fd, .tick = on_tick, .tick_arg = NULL};
     int rc = aduan_core_run(core, &loop);
     sd_notify(0, "STOPPING=1");
+    /* the channels first: what they have in flight is unanswered, and goes again */
+    for (size_t i = 0; i < COMPONENT_COUNT; i++)
+        zactor_destroy(&actors[i]);
     aduan_core_destroy(&core);
     close(stop_fd);
     zsys_shutdown();
@@ -115,14 +197,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (only) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof components / sizeof components[0]; i++)
-            known = known || strcmp(components[i], only) == 0;
-        if (!known) {
-            fprintf(stderr, "aduan-gatewayd: unknown component '%s'\n", only);
-            return 2;
-        }
+    if (only && !component_named(only)) {
+        fprintf(stderr, "aduan-gatewayd: unknown component '%s'\n", only);
+        return 2;
     }
 
     aduan_config_t *config = NULL;
@@ -141,11 +218,16 @@ int main(int argc, char **argv)
     aduan_log_level_parse(config->core.log_level, &aduan_log_threshold);
 
     int rc;
-    if (only && strcmp(only, "core") != 0) {
-        log_error("gatewayd", "the %s channel is not part of this build yet", only);
-        rc = 1;
+    const component_t *c = only ? component_named(only) : NULL;
+    if (c && strcmp(c->name, "core") != 0) {
+        if (c->channel) {
+            rc = run_channel(config, c);
+        } else {
+            log_error("gatewayd", "the %s channel is not part of this build yet", only);
+            rc = 1;
+        }
     } else {
-        rc = run_core(config);
+        rc = run_core(config, c == NULL);
     }
     aduan_config_destroy(&config);
     return rc;

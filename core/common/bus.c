@@ -201,9 +201,9 @@ typedef struct {
       .max = SIZE_MAX }
 #define FIELDS(a) .fields = (a), .field_count = sizeof(a) / sizeof((a)[0])
 
-static const char *const intent_words[] = {"complaint", "status", NULL};
-static const char *const disposition_words[] = {"new",    "followup",    "duplicate",
-                                                "status", "quarantined", NULL};
+static const char *const intent_words[] = {"complaint", "status", "bounce", NULL};
+static const char *const disposition_words[] = {"new",         "followup", "duplicate", "status",
+                                                "quarantined", "bounce",   NULL};
 static const char *const deliver_kind_words[] = {"ack",    "notice",   "response",
                                                  "status", "reminder", NULL};
 static const char *const result_words[] = {"sent", "delivered", "temporary", "permanent", NULL};
@@ -214,6 +214,10 @@ static const field_t hello_fields[] = {
     LINE(hello, account, 128, OPT),
     LINE(hello, capabilities, 256, OPT),
     LINE(hello, software, 64, OPT),
+};
+
+static const field_t heartbeat_fields[] = {
+    TEXT(heartbeat, status, 16 * KIB, OPT),
 };
 
 static const field_t intake_fields[] = {
@@ -290,7 +294,7 @@ static const field_t reply_fields[] = {
 
 static const msg_schema_t schemas[ADUAN_MSG_TYPE_COUNT] = {
     [ADUAN_MSG_HELLO] = {.name = "HELLO", FIELDS(hello_fields)},
-    [ADUAN_MSG_HEARTBEAT] = {.name = "HEARTBEAT", .fields = NULL, .field_count = 0},
+    [ADUAN_MSG_HEARTBEAT] = {.name = "HEARTBEAT", FIELDS(heartbeat_fields)},
     [ADUAN_MSG_INTAKE] = {.name = "INTAKE", FIELDS(intake_fields), .attachments = true},
     [ADUAN_MSG_ACK] = {.name = "ACK", FIELDS(ack_fields)},
     [ADUAN_MSG_NACK] = {.name = "NACK", FIELDS(nack_fields)},

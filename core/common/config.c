@@ -99,6 +99,7 @@ static int check_holidays(const char *value, char *why, size_t whylen);
 static int check_phone(const char *value, char *why, size_t whylen);
 static int check_email(const char *value, char *why, size_t whylen);
 static int check_user(const char *value, char *why, size_t whylen);
+static int check_email_or_empty(const char *value, char *why, size_t whylen);
 
 /* aduan_role_name() reads the same words, in the order of aduan_role_t. */
 static const char *const role_words[] = {"helpdesk", "backoffice", "head", NULL};
@@ -187,10 +188,93 @@ static const config_key_t keys[] = {
      .offset = CFG(sms.enabled), .help = "Run the SMS adapter"},
     {.section = "sms", .key = "account", .type = KEY_STRING, .def = "sms",
      .offset = CFG(sms.account), .help = "Account name in the registry (modem id)"},
+    {.section = "sms", .key = "gammurc", .type = KEY_PATH, .def = "/etc/aduan/gammurc",
+     .offset = CFG(sms.gammurc), .help = "Gammu configuration that names the modem"},
+    {.section = "sms", .key = "gammu_section", .type = KEY_INT, .min = 0, .max = 99, .def = "0",
+     .offset = CFG(sms.gammu_section), .help = "Which [gammuN] section of it: 0 is [gammu]"},
+    {.section = "sms", .key = "poll", .type = KEY_DURATION, .unit = UNIT_MS, .min = 100,
+     .max = 60000, .def = "1s", .offset = CFG(sms.poll_ms),
+     .help = "How often the modem's memories are read"},
+    {.section = "sms", .key = "reconnect_max", .type = KEY_DURATION, .unit = UNIT_S, .min = 1,
+     .max = 3600, .def = "60s", .offset = CFG(sms.reconnect_max_s),
+     .help = "Longest wait between tries while the modem is gone"},
+    {.section = "sms", .key = "multipart_wait", .type = KEY_DURATION, .unit = UNIT_S, .min = 1,
+     .max = 7 * 86400, .def = "10m", .offset = CFG(sms.multipart_wait_s),
+     .help = "How long missing parts of a long SMS are waited for"},
+    {.section = "sms", .key = "followup_window", .type = KEY_DURATION, .unit = UNIT_S,
+     .min = 0, .max = 30 * 86400, .def = "1h", .offset = CFG(sms.followup_window_s),
+     .help = "An SMS this soon after an open ticket's last one from the same number joins it"},
+    {.section = "sms", .key = "status_keywords", .type = KEY_STRING, .def = "CEK,STATUS",
+     .offset = CFG(sms.status_keywords),
+     .help = "Words that ask for a ticket's state, comma-separated, any case"},
+    {.section = "sms", .key = "send_per_minute", .type = KEY_INT, .min = 1, .max = 600,
+     .def = "20", .offset = CFG(sms.send_per_minute), .help = "Sending rate"},
+    {.section = "sms", .key = "delivery_reports", .type = KEY_BOOL, .def = "yes",
+     .offset = CFG(sms.delivery_reports),
+     .help = "Ask for delivery reports; they mark replies delivered (SOP step 7)"},
+    {.section = "sms", .key = "spill_percent", .type = KEY_INT, .min = 1, .max = 100,
+     .def = "80", .offset = CFG(sms.spill_percent),
+     .help = "Core away and the modem's memory this full: move messages to the spill queue"},
+    {.section = "sms", .key = "spill_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/sms-spill", .flags = KEY_MAY_BE_EMPTY,
+     .offset = CFG(sms.spill_dir), .help = "The SMS channel's own durable spill queue"},
     {.section = "email", .key = "enabled", .type = KEY_BOOL, .def = "no",
      .offset = CFG(email.enabled), .help = "Run the email adapter"},
     {.section = "email", .key = "account", .type = KEY_STRING, .def = "email",
      .offset = CFG(email.account), .help = "Account name in the registry (mailbox)"},
+    {.section = "email", .key = "address", .type = KEY_STRING, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .check = check_email_or_empty, .bounds_doc = "one @",
+     .offset = CFG(email.address), .help = "Our address: the From of replies; never answered"},
+    {.section = "email", .key = "display_name", .type = KEY_STRING, .def = "Layanan Pengaduan",
+     .offset = CFG(email.display_name), .help = "Display name in the From of replies"},
+    {.section = "email", .key = "imap_host", .type = KEY_STRING, .def = "127.0.0.1",
+     .offset = CFG(email.imap_host), .help = "IMAP server"},
+    {.section = "email", .key = "imap_port", .type = KEY_INT, .min = 1, .max = 65535,
+     .def = "993", .offset = CFG(email.imap_port), .help = "IMAP port"},
+    {.section = "email", .key = "imap_tls", .type = KEY_ENUM,
+     .words = WORDS("implicit", "starttls", "none"), .def = "implicit",
+     .offset = CFG(email.imap_tls), .help = "TLS for IMAP; none only to a loopback address"},
+    {.section = "email", .key = "imap_user", .type = KEY_STRING, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(email.imap_user), .help = "IMAP login"},
+    {.section = "email", .key = "imap_password_file", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(email.imap_password_file),
+     .help = "File holding the IMAP password (mode 0600 or tighter)"},
+    {.section = "email", .key = "mailbox", .type = KEY_STRING, .def = "INBOX",
+     .offset = CFG(email.mailbox), .help = "Mailbox that complaints arrive in"},
+    {.section = "email", .key = "processed_folder", .type = KEY_STRING, .def = "Aduan/Terdaftar",
+     .offset = CFG(email.processed_folder), .help = "Registered mail is moved here"},
+    {.section = "email", .key = "ca_file", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(email.ca_file),
+     .help = "CA certificates to verify the servers with; empty: the system's"},
+    {.section = "email", .key = "idle", .type = KEY_BOOL, .def = "yes",
+     .offset = CFG(email.idle), .help = "Wait with IMAP IDLE when the server has it"},
+    {.section = "email", .key = "poll", .type = KEY_DURATION, .unit = UNIT_S, .min = 1,
+     .max = 3600, .def = "60s", .offset = CFG(email.poll_s),
+     .help = "Polling interval without IDLE, and the longest IDLE wait"},
+    {.section = "email", .key = "fetch_batch", .type = KEY_INT, .min = 1, .max = 5000,
+     .def = "200", .offset = CFG(email.fetch_batch), .help = "Messages per UID FETCH"},
+    {.section = "email", .key = "max_message_bytes", .type = KEY_INT, .min = 65536,
+     .max = 256 << 20, .def = "33554432", .offset = CFG(email.max_message_bytes),
+     .help = "Larger mail is kept whole but not parsed"},
+    {.section = "email", .key = "max_attachment_bytes", .type = KEY_INT, .min = 0,
+     .max = 256 << 20, .def = "26214400", .offset = CFG(email.max_attachment_bytes),
+     .help = "Larger attachments are left out (named in the text)"},
+    {.section = "email", .key = "smtp_host", .type = KEY_STRING, .def = "127.0.0.1",
+     .offset = CFG(email.smtp_host), .help = "Submission server for replies"},
+    {.section = "email", .key = "smtp_port", .type = KEY_INT, .min = 1, .max = 65535,
+     .def = "587", .offset = CFG(email.smtp_port), .help = "Submission port"},
+    {.section = "email", .key = "smtp_tls", .type = KEY_ENUM,
+     .words = WORDS("starttls", "implicit", "none"), .def = "starttls",
+     .offset = CFG(email.smtp_tls), .help = "TLS for SMTP; none only to a loopback address"},
+    {.section = "email", .key = "smtp_user", .type = KEY_STRING, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(email.smtp_user),
+     .help = "SMTP AUTH login; empty: no AUTH (a loopback relay)"},
+    {.section = "email", .key = "smtp_password_file", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(email.smtp_password_file),
+     .help = "File holding the SMTP password (mode 0600 or tighter)"},
+    {.section = "email", .key = "smtp_timeout", .type = KEY_DURATION, .unit = UNIT_S, .min = 1,
+     .max = 600, .def = "60s", .offset = CFG(email.smtp_timeout_s),
+     .help = "Longest wait for any answer of the SMTP server"},
     {.section = "phone", .key = "enabled", .type = KEY_BOOL, .def = "no",
      .offset = CFG(phone.enabled), .help = "Run the phone adapter"},
     {.section = "phone", .key = "account", .type = KEY_STRING, .def = "phone",
@@ -568,6 +652,11 @@ static int check_email(const char *value, char *why, size_t whylen)
         return -1;
     }
     return 0;
+}
+
+static int check_email_or_empty(const char *value, char *why, size_t whylen)
+{
+    return *value ? check_email(value, why, whylen) : 0;
 }
 
 static int check_user(const char *value, char *why, size_t whylen)
@@ -986,7 +1075,7 @@ static void paths_resolve(loader_t *ld)
         if (keys[i].type != KEY_PATH || strcmp(keys[i].section, STAFF_SECTION) == 0)
             continue;
         char **p = field_of(&keys[i], ld->config);
-        if (!*p || (*p)[0] == '/')
+        if (!*p || (*p)[0] == '/' || (*p)[0] == '\0') /* empty: unset, not this folder */
             continue;
         char *abs = path_resolve(real, *p);
         if (!abs) {

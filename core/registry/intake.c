@@ -40,6 +40,12 @@
     "SELECT complaint_id FROM outbox WHERE message_id = ?1 AND complaint_id IS NOT NULL"
 #define SQL_FIND_THEIR_MESSAGE                                                             \
     "SELECT complaint_id FROM message WHERE message_ref = ?1 LIMIT 1"
+/* the sender's latest complaint on the channel still in the office's hands, touched since ?3 */
+#define SQL_FIND_RECENT_OPEN                                                               \
+    "SELECT id FROM complaint WHERE channel = ?1 AND from_addr = ?2 AND updated_at >= ?3"    \
+    " AND state NOT IN ('delivered', 'archived', 'rejected')"                                \
+    " ORDER BY updated_at DESC LIMIT 1"
+#define SQL_FIND_SENT_ROW "SELECT id, complaint_id FROM outbox WHERE message_id = ?1"
 #define SQL_TICKET_OF "SELECT ticket FROM complaint WHERE id = ?1"
 #define SQL_TOUCH_COMPLAINT "UPDATE complaint SET updated_at = ?2 WHERE id = ?1"
 #define SQL_INSERT_QUARANTINE                                                              \
@@ -352,6 +358,28 @@ static int match_message_ids(aduan_store_t *store, const char *ids, int64_t *com
     return found;
 }
 
+/*  An SMS has no subject or In-Reply-To to thread by: a second SMS from the same number
+    soon after the first (the rest of a thought, a correction) joins that complaint while
+    it is open. The window is sms.followup_window; 0 turns it off. */
+static int find_recent_open(aduan_store_t *store, const aduan_msg_t *m, int64_t *complaint_id)
+{
+    const aduan_config_t *cfg = aduan_store_config(store);
+    if (strcmp(m->intake.channel, "sms") != 0 || !cfg || cfg->sms.followup_window_s <= 0 ||
+        !m->intake.from_addr || !*m->intake.from_addr)
+        return 0;
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_RECENT_OPEN);
+    if (!st)
+        return -1;
+    aduan_bind_text(st, 1, m->intake.channel);
+    aduan_bind_text(st, 2, m->intake.from_addr);
+    sqlite3_bind_int64(st, 3, aduan_store_now_ms(store) - cfg->sms.followup_window_s * 1000);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *complaint_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int aduan_registry_find_thread(aduan_store_t *store, const aduan_msg_t *m,
                                int64_t *complaint_id, char ticket[40])
 {
@@ -365,6 +393,8 @@ int aduan_registry_find_thread(aduan_store_t *store, const aduan_msg_t *m,
     found = match_message_ids(store, m->intake.in_reply_to, complaint_id);
     if (found == 0)
         found = match_message_ids(store, m->intake.references, complaint_id);
+    if (found == 0)
+        found = find_recent_open(store, m, complaint_id);
     if (found == 1 && ticket_of(store, *complaint_id, ticket) != 0)
         return -1;
     return found;
@@ -541,6 +571,57 @@ static int take_status_query(aduan_store_t *store, const aduan_msg_t *m, int64_t
     return 0;
 }
 
+/*  A delivery failure report on something we sent (an email bounce): the outbox row it
+    names fails for good, and staff hear of it as of any failed delivery. A report that
+    names nothing of ours is kept in quarantine for a person to look at. */
+static int take_bounce(aduan_store_t *store, const aduan_msg_t *m, const char *peer,
+                       int64_t now, aduan_intake_result_t *result)
+{
+    int64_t outbox_id = 0;
+    const char *ids = m->intake.in_reply_to ? m->intake.in_reply_to : "";
+    char *copy = strdup(ids), *save = NULL;
+    if (!copy)
+        return -2;
+    for (char *id = strtok_r(copy, " ", &save); id && !outbox_id;
+         id = strtok_r(NULL, " ", &save)) {
+        sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_SENT_ROW);
+        if (!st) {
+            free(copy);
+            return -2;
+        }
+        aduan_bind_text(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            outbox_id = sqlite3_column_int64(st, 0);
+            result->complaint_id = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+    }
+    free(copy);
+    result->disposition = "bounce";
+    if (!outbox_id) {
+        log_warn("core", "%s bounce names no message of ours; quarantined", m->intake.channel);
+        if (aduan_registry_quarantine(store, m->intake.channel, peer, m->intake.dedupe_key,
+                                      "delivery failure report for no message we sent",
+                                      m->intake.raw.data, m->intake.raw.size) != 0)
+            return -2;
+        result->complaint_id = 0;
+    } else {
+        if (result->complaint_id && ticket_of(store, result->complaint_id, result->ticket) != 0)
+            return -2;
+        char detail[512];
+        snprintf(detail, sizeof detail, "bounced: %.480s",
+                 m->intake.text && *m->intake.text ? m->intake.text : "no reason given");
+        for (char *p = detail; *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
+        if (aduan_outbox_apply_result(store, outbox_id, "permanent", NULL, detail) != 0)
+            return -2;
+        log_info("core", "%s %s outbox %lld bounced", result->ticket[0] ? result->ticket : "-",
+                 m->intake.channel, (long long)outbox_id);
+    }
+    return insert_intake_row(store, m, result->complaint_id, "bounce", now) != 0 ? -2 : 0;
+}
+
 int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *m, const char *peer,
                           aduan_intake_result_t *result, char *reason, size_t reasonlen)
 {
@@ -578,6 +659,8 @@ int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *m, const char
     }
     if (strcmp(m->intake.intent, "status") == 0)
         return take_status_query(store, m, now, result);
+    if (strcmp(m->intake.intent, "bounce") == 0)
+        return take_bounce(store, m, peer, now, result);
     if (strcmp(m->intake.intent, "complaint") != 0) {
         snprintf(reason, reasonlen, "unknown intent '%s'", m->intake.intent);
         return -1;

@@ -155,6 +155,25 @@ static const char *const migrations[] = {
     "CREATE TRIGGER message_fts_delete AFTER DELETE ON message WHEN old.direction = 'in'"
     "  BEGIN INSERT INTO message_fts(message_fts, rowid, subject, body)"
     "  VALUES ('delete', old.id, old.subject, old.body); END;",
+
+    /* 2: delivery failure reports (bounces) are intakes too: the same key gets the same
+       answer. SQLite cannot change a CHECK, so the table is copied. */
+    "CREATE TABLE intake_v2 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  channel TEXT NOT NULL,"
+    "  dedupe_key TEXT NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaint(id),"
+    "  disposition TEXT NOT NULL"
+    "    CHECK (disposition IN ('new','followup','status','quarantined','bounce')),"
+    "  received_at INTEGER NOT NULL,"
+    "  UNIQUE (channel, dedupe_key)"
+    ") STRICT;"
+    "INSERT INTO intake_v2 SELECT id, channel, dedupe_key, complaint_id, disposition,"
+    "  received_at FROM intake;"
+    "DROP TABLE intake;"
+    "ALTER TABLE intake_v2 RENAME TO intake;"
+    /* the SMS follow-up window looks for a sender's latest open complaint */
+    "CREATE INDEX complaint_sender_channel ON complaint(channel, from_addr, updated_at);",
 };
 
 size_t aduan_schema_migration_count(void)

@@ -82,10 +82,16 @@ typedef struct {
             char *software;     /* adapter version, for the log */
         } hello;
         struct {
+            char *status; /* adapter -> core: the channel's facts, a JSON object (signal,
+                             connection, queues) shown by `aduanctl stats`; may be NULL */
+        } heartbeat;
+        struct {
             char *channel;
             char *account;
             char *dedupe_key;   /* stable for the item at its source: see DESIGN.md */
-            char *intent;       /* "complaint" or "status" (a CEK/STATUS query) */
+            char *intent;       /* "complaint"; "status" (a CEK/STATUS query); "bounce" (a
+                                   delivery failure report on a message we sent, named by
+                                   in_reply_to: its outbox row is marked failed) */
             char *from_addr;    /* E.164 number or mail address */
             char *from_name;
             uint64_t received_at; /* ms since the epoch, as the source dates it; 0 = unknown */
@@ -103,7 +109,7 @@ typedef struct {
         struct {
             char *ref;          /* id of the INTAKE acknowledged */
             char *ticket;       /* empty for a quarantined item */
-            char *disposition;  /* new, followup, duplicate, status, quarantined */
+            char *disposition;  /* new, followup, duplicate, status, quarantined, bounce */
         } ack;
         struct {
             char *ref;

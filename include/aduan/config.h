@@ -76,7 +76,47 @@ typedef struct aduan_config {
         bool working_days;       /* count working days instead of calendar days */
         char *holidays;          /* comma-separated YYYY-MM-DD */
     } deadlines;
-    aduan_channel_config_t sms, email, phone, box;
+    aduan_channel_config_t phone, box;
+    struct {
+        bool enabled;
+        char *account;            /* the modem's name in the registry and dedupe keys */
+        char *gammurc;            /* Gammu configuration naming the modem */
+        int64_t gammu_section;    /* [gammu] = 0, [gammu1] = 1, ... */
+        int64_t poll_ms;          /* how often the modem's memories are read */
+        int64_t reconnect_max_s;  /* backoff ceiling while the modem is gone */
+        int64_t multipart_wait_s; /* how long missing parts are waited for */
+        int64_t followup_window_s; /* same number within this of an open ticket: follow-up */
+        char *status_keywords;    /* comma-separated, case-insensitive: "CEK,STATUS" */
+        int64_t send_per_minute;  /* sending rate */
+        bool delivery_reports;    /* ask for them; they mark the outbox row delivered */
+        int64_t spill_percent;    /* core away and memory this full: spill to the queue */
+        char *spill_dir;          /* the durable spill queue; default <state_dir>/sms-spill */
+    } sms;
+    struct {
+        bool enabled;
+        char *account;            /* the mailbox's name in the registry */
+        char *address;            /* our address: From of replies, never answered */
+        char *display_name;       /* From's display name */
+        char *imap_host;
+        int64_t imap_port;
+        char *imap_tls;           /* implicit, starttls, none (loopback only) */
+        char *imap_user;
+        char *imap_password_file; /* mode 0600 or tighter */
+        char *mailbox;            /* INBOX */
+        char *processed_folder;   /* where registered mail is moved */
+        char *ca_file;            /* verify servers against this CA; empty: system CAs */
+        bool idle;                /* use IDLE when the server has it */
+        int64_t poll_s;           /* polling interval without IDLE; IDLE's longest wait */
+        int64_t fetch_batch;      /* messages per UID FETCH */
+        int64_t max_message_bytes; /* larger messages: kept as raw only, no parse */
+        int64_t max_attachment_bytes;
+        char *smtp_host;
+        int64_t smtp_port;
+        char *smtp_tls;           /* starttls, implicit, none (loopback only) */
+        char *smtp_user;          /* empty: no AUTH (a loopback relay) */
+        char *smtp_password_file;
+        int64_t smtp_timeout_s;
+    } email;
     aduan_staff_t *staff;
     size_t staff_count;
 } aduan_config_t;

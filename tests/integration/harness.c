@@ -309,6 +309,8 @@ h_env_t *h_env_new(const h_options_t *opts)
             (long long)pick(o->retry_max_s, 60), (long long)pick(o->max_attempts, 10),
             (long long)pick(o->deliver_timeout_s, 2), (long long)pick(o->in_flight, 16),
             (long long)pick(o->auto_replies_per_day, 1000), H_TEMPLATES);
+    if (o->extra_conf)
+        fprintf(f, "\n%s\n", o->extra_conf);
     fclose(f);
     assert_int_equal(h_write_file(env->conf, text), 0);
     free(text);

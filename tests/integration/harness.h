@@ -68,6 +68,7 @@ typedef struct {
     int64_t in_flight;            /* 16 */
     int64_t auto_replies_per_day; /* 1000 */
     const char *log_level;        /* "info" */
+    const char *extra_conf;       /* appended: a channel's section ("[sms]\nenabled = yes") */
 } h_options_t;
 
 typedef struct h_adapter h_adapter_t;
