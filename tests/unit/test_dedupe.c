@@ -863,6 +863,98 @@ static void test_schema_current_reopens(void **state)
 
 /* ---- what cannot be taken ------------------------------------------------------------ */
 
+/* ---- the SMS follow-up window ----------------------------------------------------------- */
+
+static void test_sms_window_followup(void **state)
+{
+    reg_fixture_t *f = *state;
+    f->config->sms.followup_window_s = 3600;
+    aduan_intake_result_t r1, r2, r3, other;
+    aduan_msg_t *m = reg_intake_new("sms", "w:1", CITIZEN_SMS, "Izin usaha saya belum terbit");
+    assert_int_equal(reg_take(f, m, &r1), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r1.disposition, "new");
+
+    /* the rest of the thought, ten minutes later: the same ticket */
+    f->now += 10 * 60 * 1000;
+    m = reg_intake_new("sms", "w:2", CITIZEN_SMS, "nomor berkas 123/IU/2026");
+    assert_int_equal(reg_take(f, m, &r2), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r2.disposition, "followup");
+    assert_string_equal(r2.ticket, r1.ticket);
+
+    /* another number at the same time is another complaint */
+    m = reg_intake_new("sms", "w:3", "+6281399988877", "Jalan rusak di depan kantor desa");
+    assert_int_equal(reg_take(f, m, &other), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(other.disposition, "new");
+
+    /* more than the window after the last message: a new complaint */
+    f->now += 3601 * 1000;
+    m = reg_intake_new("sms", "w:4", CITIZEN_SMS, "Antrian loket lama sekali");
+    assert_int_equal(reg_take(f, m, &r3), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r3.disposition, "new");
+    assert_string_not_equal(r3.ticket, r1.ticket);
+
+    /* email threads by its headers only */
+    m = reg_intake_new("email", "e:1", CITIZEN_MAIL, "Pertama");
+    assert_int_equal(reg_take(f, m, &r1), 0);
+    aduan_msg_destroy(&m);
+    m = reg_intake_new("email", "e:2", CITIZEN_MAIL, "Kedua");
+    assert_int_equal(reg_take(f, m, &r2), 0);
+    aduan_msg_destroy(&m);
+    assert_string_equal(r2.disposition, "new");
+}
+
+/* ---- bounces ---------------------------------------------------------------------------- */
+
+static void test_bounce_fails_its_outbox_row(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t r, b;
+    aduan_msg_t *m = reg_intake_new("email", "b:1", CITIZEN_MAIL, "Pelayanan lambat");
+    assert_int_equal(reg_take(f, m, &r), 0);
+    aduan_msg_destroy(&m);
+    char mid[160], sql[128];
+    assert_true(reg_text(f, mid, sizeof mid, "SELECT message_id FROM outbox WHERE kind = 'ack'"));
+    int64_t ack_id = reg_int(f, "SELECT id FROM outbox WHERE kind = 'ack'");
+    snprintf(sql, sizeof sql, "UPDATE outbox SET status = 'sent', attempts = 1 WHERE id = %lld",
+             (long long)ack_id);
+    reg_exec_ok(f, sql);
+    int64_t notices = reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'");
+
+    m = reg_intake_new("email", "b:2", "MAILER-DAEMON@example.org", "5.1.1 user unknown");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "bounce"), 0);
+    char ids[256];
+    snprintf(ids, sizeof ids, "unrelated@elsewhere %s", mid);
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, ids), 0);
+    m->intake.flags |= ADUAN_INTAKE_AUTOMATIC;
+    assert_int_equal(reg_take(f, m, &b), 0);
+    assert_string_equal(b.disposition, "bounce");
+    assert_string_equal(b.ticket, r.ticket);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE id = %lld AND status ="
+                                " 'failed' AND last_error LIKE '%%5.1.1 user unknown%%'",
+                             (long long)ack_id),
+                     1);
+    /* the help desk hears of the failed acknowledgement; the bounce gets no reply */
+    assert_true(reg_int(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'") > notices);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE to_addr LIKE 'MAILER%%'"), 0);
+    assert_int_equal(count_complaints(f), 1);
+
+    /* the same report again is a duplicate; one naming nothing of ours is quarantined */
+    assert_int_equal(reg_take(f, m, &b), 0);
+    assert_string_equal(b.disposition, "duplicate");
+    aduan_msg_destroy(&m);
+    m = reg_intake_new("email", "b:3", "MAILER-DAEMON@example.org", "5.1.1 user unknown");
+    assert_int_equal(aduan_msg_set(&m->intake.intent, "bounce"), 0);
+    assert_int_equal(aduan_msg_set(&m->intake.in_reply_to, "not-ours@example.org"), 0);
+    assert_int_equal(reg_take(f, m, &b), 0);
+    assert_string_equal(b.disposition, "bounce");
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM quarantine"), 1);
+    aduan_msg_destroy(&m);
+}
+
 static void test_unknown_intent_refused(void **state)
 {
     reg_fixture_t *f = *state;
@@ -905,6 +997,9 @@ int main(void)
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_current_reopens, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_intent_refused, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_sms_window_followup, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_bounce_fails_its_outbox_row, reg_setup,
+                                        reg_teardown),
         cmocka_unit_test_setup_teardown(test_empty_attachment, reg_setup, reg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
