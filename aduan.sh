@@ -17,6 +17,14 @@ PACKAGES=(
     build-essential cmake pkg-config bc procps
     libczmq-dev libzmq3-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev
     libssl-dev libsystemd-dev libcmocka-dev
+    # the SMS channel, and Gammu's dummy phone for its tests and the demo
+    libgammu-dev gammu
+    # the email channel, and the loopback mail world its tests and the demo start
+    libetpan-dev libesmtp-dev openssl
+    dovecot-core dovecot-imapd dovecot-lmtpd postfix swaks libnet-ssleay-perl
+    libauthen-sasl-perl libio-socket-ssl-perl curl
+    # letters and registers (PDF), and reading them back in tests
+    libcairo2-dev poppler-utils
 )
 
 deps() {
