@@ -32,6 +32,7 @@ typedef struct {
     char id[ADUAN_MSG_ID_MAX + 1];
     zmsg_t *encoded;
     void *cookie;
+    bool orphaned; /* submitted by a state since closed: its answer goes to nobody */
     int64_t sent_at;
 } pending_t;
 
@@ -151,11 +152,14 @@ static void on_answer(aduan_adapter_t *self, const aduan_msg_t *m)
     if (!p)
         return; /* the answer to a repeat that was answered already */
     void *cookie = p->cookie;
+    bool orphaned = p->orphaned;
     zhashx_delete(self->pending, ref);
     if (m->type == ADUAN_MSG_NACK)
         log_warn(self->channel->name, "core refused intake %s (%s): %s", ref,
                  m->nack.permanent ? "for good" : "for now", m->nack.reason);
-    if (self->state && self->channel->answered)
+    /* a cookie of a closed state may point into freed memory: the new state reads its
+       source again and submits the item anew (the core answers "duplicate") */
+    if (self->state && self->channel->answered && !orphaned)
         self->channel->answered(self->state, cookie, m);
 }
 
@@ -365,6 +369,9 @@ static void close_source(aduan_adapter_t *self)
     if (self->state && self->channel->close)
         self->channel->close(self->state);
     self->state = NULL;
+    /* still sent again until answered, but their answers concern nobody now */
+    for (pending_t *p = zhashx_first(self->pending); p; p = zhashx_next(self->pending))
+        p->orphaned = true;
 }
 
 static int64_t min64(int64_t a, int64_t b)

@@ -40,7 +40,10 @@ typedef struct {
     int (*wake_fd)(void *self);
     /*  The core's answer to an item submitted with cookie: ACK (committed; now the source
         may be touched) or NACK (not committed; answer->nack.permanent says whether a
-        retry can help). Called once per submitted item, unless the runner stops first. */
+        retry can help). Called once per submitted item, unless the runner stops first or
+        the state that submitted it was closed meanwhile (then the item is still sent
+        until answered, but its answer is dropped: the new state reads the source again
+        and submits it anew, and the core answers "duplicate" with the same ticket). */
     void (*answered)(void *self, void *cookie, const aduan_msg_t *answer);
     /*  One outbox item to send. The channel reports with aduan_adapter_result, now or
         later from poll() (a delivery report). Optional for intake-only channels. */
