@@ -45,6 +45,7 @@ struct aduan_adapter {
     int stop_fd;
     void *state;             /* the channel's, NULL while its source is closed */
     bool in_poll;            /* DELIVERs wait in `delivers` meanwhile */
+    bool hello_sent;         /* a HELLO of ours awaits the core's answer */
     bool stopping;
     zhashx_t *pending;       /* message id -> pending_t */
     zlistx_t *delivers;      /* aduan_msg_t DELIVERs waiting for the channel */
@@ -98,13 +99,16 @@ static void say_hello(aduan_adapter_t *self)
     aduan_msg_set(&hello->hello.software, SOFTWARE);
     send_msg(self, hello);
     aduan_msg_destroy(&hello);
+    self->hello_sent = true;
 }
 
 static void send_heartbeat(aduan_adapter_t *self)
 {
     aduan_msg_t *beat = aduan_msg_new(ADUAN_MSG_HEARTBEAT);
     char *status = NULL;
-    if (self->state && self->channel->status)
+    self->next_beat = aduan_monotonic_ms() + self->config->bus.heartbeat_ms;
+    /* from inside a long poll() the channel is busy: its facts wait for the next beat */
+    if (self->state && self->channel->status && !self->in_poll)
         status = self->channel->status(self->state);
     else if (!self->state)
         status = strdup("{\"connected\": false}");
@@ -196,12 +200,18 @@ static void receive_one(aduan_adapter_t *self)
     self->last_heard = now;
     switch (m->type) {
     case ADUAN_MSG_HELLO:
-        /* the answer to ours, or the core asking who we are after its restart: then it
-           has lost what was in flight, and everything unanswered goes again */
+        /* the answer to ours; or, unasked, the core asking who we are after its restart:
+           then it has lost what was in flight, and everything unanswered goes again */
         if (!was_up)
             log_info(self->channel->name, "core answers");
-        if (zhashx_size(self->pending))
-            resend_all(self, now);
+        if (self->hello_sent) {
+            self->hello_sent = false;
+        } else {
+            say_hello(self);
+            self->hello_sent = false; /* what it answers is known already */
+            if (zhashx_size(self->pending))
+                resend_all(self, now);
+        }
         break;
     case ADUAN_MSG_HEARTBEAT:
         break;
@@ -257,6 +267,13 @@ static bool wait_once(aduan_adapter_t *self, int timeout_ms)
         wake_at = n;
         items[n++] = (zmq_pollitem_t){.fd = wake_fd, .events = ZMQ_POLLIN};
     }
+    /* a long poll() (a big mailbox) waits here for its window: the core must still hear
+       from us, or it takes us for gone */
+    int64_t now = aduan_monotonic_ms();
+    if (now >= self->next_beat)
+        send_heartbeat(self);
+    if (timeout_ms > self->next_beat - now)
+        timeout_ms = (int)(self->next_beat - now);
     int rc = zmq_poll(items, n, timeout_ms < 0 ? 0 : timeout_ms);
     if (rc < 0) {
         if (zmq_errno() == ETERM)
@@ -459,7 +476,6 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
                 said_hello_since_silence = false;
             }
             send_heartbeat(&self);
-            self.next_beat = now + config->bus.heartbeat_ms;
         }
         if (now >= self.next_resend_check) {
             resend_all(&self, now - RESEND_MS);

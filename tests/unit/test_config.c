@@ -189,8 +189,13 @@ static void test_example_file(void **state)
     assert_string_equal(c->templates.dir, want);
     assert_string_equal(c->bus.intake, "ipc:///tmp/aduan/intake.sock");
     assert_string_equal(c->bus.control, "ipc:///tmp/aduan/control.sock");
-    assert_false(c->sms.enabled);
-    assert_false(c->email.enabled);
+    /* the quick start's world: the dummy phone and the loopback mail servers */
+    assert_true(c->sms.enabled);
+    snprintf(want, sizeof want, "%s/.state/demo/gammurc", root);
+    assert_string_equal(c->sms.gammurc, want);
+    assert_true(c->email.enabled);
+    assert_string_equal(c->email.imap_tls, "starttls");
+    assert_int_equal(c->email.imap_port, 10143);
     assert_false(c->phone.enabled);
     assert_false(c->box.enabled);
 
