@@ -263,7 +263,9 @@ int sms_modem_refresh_facts(sms_modem_t *self)
     char name[sizeof net.NetworkName * 3 + 1];
     name[0] = '\0';
     EncodeUTF8(name, net.NetworkName);
-    snprintf(self->facts.network_name, sizeof self->facts.network_name, "%s", name);
+    /* Clip on purpose: the operator's name only labels `aduanctl stats`. */
+    snprintf(self->facts.network_name, sizeof self->facts.network_name, "%.*s",
+             (int)sizeof self->facts.network_name - 1, name);
     snprintf(self->facts.network_code, sizeof self->facts.network_code, "%s", net.NetworkCode);
     return 0;
 }
