@@ -20,11 +20,13 @@ PACKAGES=(
     # the SMS channel, and Gammu's dummy phone for its tests and the demo
     libgammu-dev gammu
     # the email channel, and the loopback mail world its tests and the demo start
-    libetpan-dev libesmtp-dev openssl
+    libetpan-dev libesmtp-dev libxml2-dev openssl
     dovecot-core dovecot-imapd dovecot-lmtpd postfix swaks libnet-ssleay-perl
     libauthen-sasl-perl libio-socket-ssl-perl curl
+    # the email benchmark's reference (mbsync)
+    isync
     # letters and registers (PDF), and reading them back in tests
-    libcairo2-dev poppler-utils
+    libcairo2-dev libfontconfig-dev poppler-utils
 )
 
 deps() {
