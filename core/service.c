@@ -26,6 +26,11 @@
 #include "registry.h"
 
 #define POLL_MS 250
+/*  The search index is filled after the ACKs, in batches (store.h): one FTS5 segment per
+    batch instead of one per message. At most this many intakes or this long behind, so a
+    batch stays a short pause for whoever sends meanwhile; a search catches up at once. */
+#define INDEX_BATCH 256
+#define INDEX_DELAY_MS 100
 #define MALFORMED_KEEP_MAX (1024 * 1024) /* bytes of a refused message kept in quarantine */
 #define CONTROL_MAX (1024 * 1024)
 
@@ -84,6 +89,8 @@ struct aduan_core {
     char last_error[256];
     int64_t last_error_at;
     uint64_t work_at_last_tick; /* intakes + results then: unchanged means idle */
+    size_t unindexed;           /* intakes committed since the search index was filled */
+    int64_t unindexed_since;    /* monotonic ms of the first of them */
 };
 
 static void picked_destroy(void **item);
@@ -143,6 +150,8 @@ static zsock_t *bind_socket(int type, const char *endpoint, const aduan_config_t
         zsock_set_router_mandatory(s, 1); /* a gone peer is an error, not a silent drop */
         zsock_set_router_handover(s, 1);  /* a restarted adapter takes its identity back */
         zsock_set_sndtimeo(s, 0);
+        /* receive until EAGAIN: no poll(2) per message to ask whether another waits */
+        zsock_set_rcvtimeo(s, 0);
         /* above the decoder's own limit, so the decoder (with its reason) sees the
            oversized message instead of libzmq dropping the peer */
         zsock_set_maxmsgsize(s, (int)(cfg->bus.max_message_bytes + (1 << 20)));
@@ -327,16 +336,17 @@ static zchunk_t *join_frames(zmsg_t *zm)
     return chunk;
 }
 
-/* Reads one message of the intake socket; intakes and results join the batch. */
-static void receive_one(aduan_core_t *self)
+/*  Reads one message of the intake socket; intakes and results join the batch. False
+    when nothing was waiting. */
+static bool receive_one(aduan_core_t *self)
 {
     zmsg_t *zm = zmsg_recv(self->intake);
     if (!zm)
-        return;
+        return false;
     zframe_t *routing_id = zmsg_pop(zm);
     if (!routing_id) {
         zmsg_destroy(&zm);
-        return;
+        return true;
     }
     peer_t *peer = peer_find(self, routing_id, false);
     int64_t now = aduan_monotonic_ms();
@@ -358,7 +368,7 @@ static void receive_one(aduan_core_t *self)
         snprintf(e->reason, sizeof e->reason, "%s", reason);
         e->raw = raw;
         e->peer = peer;
-        return;
+        return true;
     }
     zchunk_destroy(&raw);
     if (!peer && m->type != ADUAN_MSG_HELLO) {
@@ -395,7 +405,7 @@ static void receive_one(aduan_core_t *self)
         snprintf(e->id, sizeof e->id, "%s", m->id);
         e->msg = m;
         e->peer = peer;
-        return; /* the entry owns both now */
+        return true; /* the entry owns both now */
     }
     default:
         self->count.refused++;
@@ -406,6 +416,7 @@ static void receive_one(aduan_core_t *self)
     }
     aduan_msg_destroy(&m);
     zframe_destroy(&routing_id);
+    return true;
 }
 
 static void forget_flight(aduan_core_t *self, uint64_t outbox_id)
@@ -527,6 +538,7 @@ static void picked_destroy(void **item)
 typedef struct {
     aduan_core_t *self;
     peer_t *peer;
+    int picked;
 } pick_ctx_t;
 
 static int pick_due(const aduan_msg_t *deliver, void *arg)
@@ -543,6 +555,7 @@ static int pick_due(const aduan_msg_t *deliver, void *arg)
     p->outbox_id = deliver->deliver.outbox_id;
     p->zmsg = aduan_msg_encode(deliver, NULL, 0);
     zlistx_add_end(ctx->self->outgoing, p);
+    ctx->picked++;
     return 0;
 }
 
@@ -563,18 +576,32 @@ static bool anything_due(aduan_core_t *self)
 /* Inside the transaction: marks what is due as sending and queues the DELIVERs. */
 static int pick_deliveries(aduan_core_t *self)
 {
-    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+    /* a channel that gave a peer less than its room has nothing more due this turn: its
+       other adapters (eight, under the bench) need not ask again */
+    size_t peers = zhashx_size(self->peers), drained_count = 0;
+    const char **drained = calloc(peers ? peers : 1, sizeof *drained);
+    if (!drained)
+        return -1;
+    int rc = 0;
+    for (peer_t *p = zhashx_first(self->peers); p && rc == 0; p = zhashx_next(self->peers)) {
         int room = (int)self->config->outbox.in_flight - p->in_flight;
         /* what this peer was just given counts against its room */
         for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing))
             room -= q->peer == p;
         if (!p->channel || room <= 0)
             continue;
+        bool done = false;
+        for (size_t i = 0; i < drained_count && !done; i++)
+            done = strcmp(drained[i], p->channel) == 0;
+        if (done)
+            continue;
         pick_ctx_t ctx = {.self = self, .peer = p};
-        if (aduan_outbox_each_due(self->store, p->channel, room, pick_due, &ctx) != 0)
-            return -1;
+        rc = aduan_outbox_each_due(self->store, p->channel, room, pick_due, &ctx);
+        if (ctx.picked < room)
+            drained[drained_count++] = p->channel;
     }
-    return 0;
+    free(drained);
+    return rc;
 }
 
 static void send_deliveries(aduan_core_t *self)
@@ -609,8 +636,8 @@ static void send_deliveries(aduan_core_t *self)
 static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
 {
     size_t max = (size_t)self->config->core.batch_max;
-    while (intake_ready && self->batch_len < max && (zsock_events(self->intake) & ZMQ_POLLIN))
-        receive_one(self);
+    while (intake_ready && self->batch_len < max && receive_one(self))
+        ;
     bool dispatching = self->batch_len > 0 || (check_outbox && anything_due(self));
     if (self->batch_len == 0 && !dispatching)
         return;
@@ -632,12 +659,37 @@ static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
     }
     log_debug("core", "turn: %zu items, %zu deliveries, %lld ms", self->batch_len,
               zlistx_size(self->outgoing), (long long)(aduan_monotonic_ms() - t0));
+    for (size_t i = 0; committed && i < self->batch_len; i++) {
+        if (self->batch[i].kind != ENTRY_INTAKE)
+            continue;
+        if (self->unindexed == 0)
+            self->unindexed_since = aduan_monotonic_ms();
+        self->unindexed++;
+    }
     answer_batch(self, committed);
     if (committed) {
         send_deliveries(self);
         publish_events(self);
     }
     self->last_dispatch = aduan_monotonic_ms();
+}
+
+/*  After the ACKs, in a transaction of its own: the search index is not part of what an
+    ACK promises (store.h). */
+static void index_pending(aduan_core_t *self, bool now)
+{
+    if (self->unindexed == 0 ||
+        (!now && self->unindexed < INDEX_BATCH &&
+         aduan_monotonic_ms() - self->unindexed_since < INDEX_DELAY_MS))
+        return;
+    int64_t t0 = aduan_monotonic_ms();
+    int indexed = aduan_store_index_pending(self->store);
+    if (indexed < 0)
+        log_warn("core", "search index not filled: %s", aduan_store_errmsg(self->store));
+    else
+        log_debug("core", "search index: %d messages, %lld ms", indexed,
+                  (long long)(aduan_monotonic_ms() - t0));
+    self->unindexed = 0;
 }
 
 /* ---- housekeeping ---------------------------------------------------------------------- */
@@ -777,7 +829,7 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
     int count = loop && loop->stop_fd >= 0 ? 3 : 2;
     log_info("core", "ready");
     while (true) {
-        int rc = zmq_poll(items, count, POLL_MS);
+        int rc = zmq_poll(items, count, self->unindexed ? INDEX_DELAY_MS : POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_error("core", "poll failed: %s", zmq_strerror(zmq_errno()));
             return -1;
@@ -789,6 +841,7 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
         self->dispatch_now = false;
         turn(self, items[0].revents & ZMQ_POLLIN,
              hello || now - self->last_dispatch >= POLL_MS);
+        index_pending(self, false);
         if (items[1].revents & ZMQ_POLLIN)
             take_request(self);
         if (now - self->last_tick >= 1000) {
@@ -797,6 +850,11 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
             if (self->count.intakes + self->count.results == self->work_at_last_tick)
                 malloc_trim(0); /* idle for a second: give back what a burst left free */
             self->work_at_last_tick = self->count.intakes + self->count.results;
+            /* SOP (deadlines.c): reminders, escalations, confirmed deliveries; then the
+               events of this and of staff steps, which commit outside turn() */
+            if (aduan_deadlines_tick(self->store) > 0)
+                self->dispatch_now = true;
+            publish_events(self);
             if (loop && loop->tick) {
                 char status[160];
                 snprintf(status, sizeof status, "%zu adapters, %llu intakes, %llu delivered",
@@ -806,6 +864,7 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
             }
         }
     }
+    index_pending(self, true);
     log_info("core", "stopping: %llu intakes taken, %llu deliveries handed out",
              (unsigned long long)self->count.intakes, (unsigned long long)self->count.delivers);
     return 0;

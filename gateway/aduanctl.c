@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "aduan/bus.h"
 #include "aduan/clock.h"
 #include "aduan/config.h"
@@ -70,6 +72,10 @@ typedef struct {
     const char *channel; /* NULL: not given, for these two */
     const char *status;
     char *operand; /* the ticket, the query (words joined), or a command name; owned */
+    /* the SOP's steps and reports; NULL / false: not given */
+    const char *as, *category, *reason, *into, *note, *at, *attendees, *file;
+    const char *from, *to, *format, *month, *output;
+    bool confidential;
 } invocation_t;
 
 /* Options a command may take, as bits of command_t.options. */
@@ -79,6 +85,18 @@ enum {
     OPT_CHANNEL = 1 << 2,
     OPT_STATUS = 1 << 3,
     OPT_COUNT = 1 << 4,
+    OPT_AS = 1 << 5,
+    OPT_CATEGORY = 1 << 6,
+    OPT_CONFIDENTIAL = 1 << 7,
+    OPT_REASON = 1 << 8,
+    OPT_INTO = 1 << 9,
+    OPT_NOTE = 1 << 10,
+    OPT_AT = 1 << 11,
+    OPT_ATTENDEES = 1 << 12,
+    OPT_FILE = 1 << 13,
+    OPT_PERIOD = 1 << 14, /* --from --to --month */
+    OPT_FORMAT = 1 << 15,
+    OPT_OUTPUT = 1 << 16,
 };
 
 /* What follows a command's name, besides options. */
@@ -88,6 +106,7 @@ typedef enum {
     OPERANDS_WORDS,   /* one or more, joined with spaces */
     OPERANDS_VERIFY,  /* the word "verify" (audit verify) */
     OPERANDS_COMMAND, /* at most one command name (help) */
+    OPERANDS_REPORT,  /* agenda, responses or summary */
 } operands_t;
 
 typedef struct command command_t;
@@ -120,6 +139,20 @@ static int print_audit_verify(const json_t *body);
 static int judge_audit(const json_t *body);
 static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
 static int run_help(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+static int print_step(const json_t *body);
+static int print_overdue(const json_t *body);
+static int run_report(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+
+/* The steps of the SOP: one request each, as the staff member the OS user maps to. */
+#define STEP(cmd, opts, syn, sum, text)                                                           \
+    {.name = cmd, .request = cmd, .options = OPT_AS | (opts), .operands = OPERANDS_TICKET,       \
+     .synopsis = syn, .summary = sum, .help = text "\n\n" STEP_HELP, .print = print_step,        \
+     .needs_config = true}
+#define STEP_HELP                                                                                 \
+    "You act as the staff member aduan.conf maps your OS user to ([staff.ID] user =);\n"          \
+    "root may act for another with --as ID. The core refuses a step of another role or\n"        \
+    "out of order, with the reason (exit 1); every step is written to the audit trail\n"         \
+    "and the role that acts next is told."
 
 static const command_t commands[] = {
     {
@@ -194,6 +227,77 @@ static const command_t commands[] = {
         .judge = judge_audit,
         .needs_config = true,
     },
+    STEP("verify", OPT_CATEGORY | OPT_CONFIDENTIAL,
+         "verify TICKET [--category C] [--confidential] [--as ID]",
+         "help desk: confirm a recorded complaint; it goes to the back office",
+         "Step 2 of the SOP (help desk): the record of TICKET is checked and right. It goes\n"
+         "to review by the back office. --category files it; --confidential hides the\n"
+         "complainant from registers and from notices to other roles."),
+    STEP("reject", OPT_REASON, "reject TICKET --reason R [--as ID]",
+         "help desk or back office: reject a complaint, with the reason",
+         "Rejects TICKET (spam, not a complaint, ...) while it is recorded (help desk) or\n"
+         "under review (back office). --reason is required."),
+    STEP("merge", OPT_INTO, "merge TICKET --into OTHER [--as ID]",
+         "help desk or back office: a duplicate joins another ticket",
+         "Closes TICKET as a duplicate of OTHER (recorded: help desk; under review: back\n"
+         "office). Both audit trails say so."),
+    STEP("review", OPT_NOTE, "review TICKET --note N [--as ID]",
+         "back office: write the review of a verified complaint",
+         "Step 3 of the SOP (back office): the review of TICKET, as a note. It must come\n"
+         "before forward."),
+    STEP("forward", 0, "forward TICKET [--as ID]",
+         "back office: pass a reviewed complaint to the head of office",
+         "Step 3 of the SOP (back office): the reviewed TICKET goes to the head of office,\n"
+         "who is told."),
+    STEP("meeting", OPT_AT | OPT_ATTENDEES,
+         "meeting TICKET --at DATE --attendees NAMES [--as ID]",
+         "head: hold the meeting on a forwarded complaint",
+         "Step 4 of the SOP (head of office): the meeting on TICKET, held --at YYYY-MM-DD\n"
+         "or \"YYYY-MM-DD HH:MM\", with --attendees. The back office is told to write the\n"
+         "minutes."),
+    STEP("minutes", OPT_FILE, "minutes TICKET --file F [--as ID]",
+         "back office: attach the minutes (berita acara) of the meeting",
+         "Step 5 of the SOP (back office): the minutes of the meeting on TICKET, a text\n"
+         "(UTF-8) or PDF file of at most 700 KiB, kept with the complaint. The help desk is\n"
+         "told to send the response."),
+    STEP("respond", OPT_FILE, "respond TICKET --file F [--as ID]",
+         "help desk: send the written response to the complainant",
+         "Step 6 of the SOP (help desk): the written response (a UTF-8 text file) goes to\n"
+         "the complainant through the channel the complaint came on, and into the Buku\n"
+         "Agenda Tanggapan Pengaduan."),
+    STEP("delivered", OPT_NOTE, "delivered TICKET [--note N] [--as ID]",
+         "help desk: the complainant has the response",
+         "Step 7 of the SOP (help desk), where the channel does not confirm delivery itself\n"
+         "(an SMS delivery report or an SMTP acceptance does it automatically)."),
+    STEP("archive", 0, "archive TICKET [--as ID]", "help desk: archive a delivered complaint",
+         "Step 8 of the SOP (help desk): the file of TICKET is closed."),
+    {
+        .name = "overdue",
+        .request = "overdue",
+        .synopsis = "overdue",
+        .summary = "open complaints past a deadline",
+        .help = "Lists the open complaints past a deadline: the written response (14 days\n"
+                "by default), the resolution, or the step their state waits for; with the\n"
+                "role that must act.",
+        .print = print_overdue,
+        .needs_config = true,
+    },
+    {
+        .name = "report",
+        .request = "report",
+        .options = OPT_PERIOD | OPT_FORMAT | OPT_OUTPUT,
+        .operands = OPERANDS_REPORT,
+        .synopsis = "report agenda|responses|summary [--from D --to D | --month YYYY-MM] "
+                    "[--format csv|pdf] [--output FILE]",
+        .summary = "the registers (agenda, responses) and the monthly summary",
+        .help = "agenda: Buku Agenda Permohonan, every complaint received from --from to --to\n"
+                "(YYYY-MM-DD, both included). responses: Buku Agenda Tanggapan Pengaduan,\n"
+                "every written response sent then. summary: the month --month YYYY-MM, by\n"
+                "channel and state, overdue, median days to a response.\n"
+                "Without --format, a table; csv and pdf (A4) go to --output or stdout.",
+        .run = run_report,
+        .needs_config = true,
+    },
     {
         .name = "watch",
         .options = OPT_COUNT,
@@ -230,6 +334,20 @@ enum {
     KEY_CHANNEL,
     KEY_STATUS,
     KEY_COUNT,
+    KEY_AS,
+    KEY_CATEGORY,
+    KEY_CONFIDENTIAL,
+    KEY_REASON,
+    KEY_INTO,
+    KEY_NOTE,
+    KEY_AT,
+    KEY_ATTENDEES,
+    KEY_FILE,
+    KEY_FROM,
+    KEY_TO,
+    KEY_MONTH,
+    KEY_FORMAT,
+    KEY_OUTPUT,
 };
 
 typedef struct {
@@ -260,6 +378,61 @@ static const option_t options[] = {
      .opt = {"count", required_argument, NULL, KEY_COUNT},
      .arg = "N",
      .help = "stop after N events"},
+    {.bit = OPT_AS,
+     .opt = {"as", required_argument, NULL, KEY_AS},
+     .arg = "ID",
+     .help = "act as staff member ID (root only)"},
+    {.bit = OPT_CATEGORY,
+     .opt = {"category", required_argument, NULL, KEY_CATEGORY},
+     .arg = "C",
+     .help = "file the complaint under category C"},
+    {.bit = OPT_CONFIDENTIAL,
+     .opt = {"confidential", no_argument, NULL, KEY_CONFIDENTIAL},
+     .help = "keep the complainant's identity confidential"},
+    {.bit = OPT_REASON,
+     .opt = {"reason", required_argument, NULL, KEY_REASON},
+     .arg = "R",
+     .help = "why (required)"},
+    {.bit = OPT_INTO,
+     .opt = {"into", required_argument, NULL, KEY_INTO},
+     .arg = "OTHER",
+     .help = "the ticket it duplicates (required)"},
+    {.bit = OPT_NOTE,
+     .opt = {"note", required_argument, NULL, KEY_NOTE},
+     .arg = "N",
+     .help = "a note for the record"},
+    {.bit = OPT_AT,
+     .opt = {"at", required_argument, NULL, KEY_AT},
+     .arg = "DATE",
+     .help = "when: YYYY-MM-DD or \"YYYY-MM-DD HH:MM\""},
+    {.bit = OPT_ATTENDEES,
+     .opt = {"attendees", required_argument, NULL, KEY_ATTENDEES},
+     .arg = "NAMES",
+     .help = "who took part"},
+    {.bit = OPT_FILE,
+     .opt = {"file", required_argument, NULL, KEY_FILE},
+     .arg = "F",
+     .help = "the document (UTF-8 text or PDF)"},
+    {.bit = OPT_PERIOD,
+     .opt = {"from", required_argument, NULL, KEY_FROM},
+     .arg = "D",
+     .help = "first day, YYYY-MM-DD"},
+    {.bit = OPT_PERIOD,
+     .opt = {"to", required_argument, NULL, KEY_TO},
+     .arg = "D",
+     .help = "last day, YYYY-MM-DD"},
+    {.bit = OPT_PERIOD,
+     .opt = {"month", required_argument, NULL, KEY_MONTH},
+     .arg = "YYYY-MM",
+     .help = "the month (summary)"},
+    {.bit = OPT_FORMAT,
+     .opt = {"format", required_argument, NULL, KEY_FORMAT},
+     .arg = "F",
+     .help = "csv or pdf (default: a table)"},
+    {.bit = OPT_OUTPUT,
+     .opt = {"output", required_argument, NULL, KEY_OUTPUT},
+     .arg = "FILE",
+     .help = "write the CSV or PDF to FILE"},
     {.opt = {"config", required_argument, NULL, 'c'},
      .arg = "FILE",
      .help = "configuration file (default: $ADUAN_CONFIG, else " DEFAULT_CONFIG ")"},
@@ -392,6 +565,31 @@ static int take_option(int key, const char *value, const char *where, invocation
     case KEY_STATUS:
         inv->status = value;
         return 0;
+    case KEY_CONFIDENTIAL:
+        inv->confidential = true;
+        return 0;
+    default:
+        break;
+    }
+    const struct {
+        int key;
+        const char **field;
+    } strings[] = {
+        {KEY_AS, &inv->as},         {KEY_CATEGORY, &inv->category},
+        {KEY_REASON, &inv->reason}, {KEY_INTO, &inv->into},
+        {KEY_NOTE, &inv->note},     {KEY_AT, &inv->at},
+        {KEY_ATTENDEES, &inv->attendees}, {KEY_FILE, &inv->file},
+        {KEY_FROM, &inv->from},     {KEY_TO, &inv->to},
+        {KEY_MONTH, &inv->month},   {KEY_FORMAT, &inv->format},
+        {KEY_OUTPUT, &inv->output},
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        if (strings[i].key == key) {
+            *strings[i].field = value;
+            return 0;
+        }
+    }
+    switch (key) {
     default:
         return -1;
     }
@@ -503,6 +701,14 @@ static const command_t *parse_command_line(int argc, char **argv, invocation_t *
             fprintf(stderr, "%s: expected 'verify'\n", where);
             goto usage;
         }
+        break;
+    case OPERANDS_REPORT:
+        if (nrest != 1 || (strcmp(rest[0], "agenda") != 0 && strcmp(rest[0], "responses") != 0 &&
+                           strcmp(rest[0], "summary") != 0)) {
+            fprintf(stderr, "%s: which report? agenda, responses or summary\n", where);
+            goto usage;
+        }
+        inv->operand = join_words(rest, 1);
         break;
     case OPERANDS_COMMAND:
         if (nrest > 1) {
@@ -1268,6 +1474,152 @@ static int print_audit_verify(const json_t *body)
     return CTL_REFUSED;
 }
 
+/* ---- the SOP ----------------------------------------------------------------------------- */
+
+static int print_step(const json_t *body)
+{
+    if (!json_is_object(body) || !json_object_get(body, "status"))
+        return unexpected("status");
+    put_clean(stdout, FIELD(body, "ticket"));
+    printf(": %s done by ", FIELD(body, "step"));
+    put_clean(stdout, FIELD(body, "by"));
+    printf("; status %s -> %s\n", FIELD(body, "previous"), FIELD(body, "status"));
+    if (json_object_get(body, "response_number"))
+        printf("Response no. %s in the Buku Agenda Tanggapan Pengaduan%s\n",
+               FIELD(body, "response_number"),
+               json_is_null(json_object_get(body, "outbox_id"))
+                   ? "; no address to send it to: hand it over, then 'delivered'"
+                   : "; queued to the complainant");
+    const json_t *doc = json_object_get(body, "document");
+    if (doc) {
+        printf("Attached: ");
+        put_clean(stdout, FIELD(doc, "name"));
+        printf(" (%s, %s)\n", FIELD(doc, "content_type"), SIZE(doc, "size"));
+    }
+    if (json_object_get(body, "into")) {
+        printf("Merged into ");
+        put_clean(stdout, FIELD(body, "into"));
+        fputc('\n', stdout);
+    }
+    return CTL_OK;
+}
+
+static int print_overdue(const json_t *body)
+{
+    static const column_t cols[] = {
+        {"TICKET", 20, false, "ticket", CELL_TEXT},
+        {"STATUS", 12, false, "status", CELL_TEXT},
+        {"CHANNEL", 8, false, "channel", CELL_TEXT},
+        {"DUE", 16, false, "due_at", CELL_TIME},
+        {"DAYS LATE", 9, true, "days_late", CELL_TEXT},
+        {"ROLE", 10, false, "role", CELL_TEXT},
+        {"DEADLINE", 0, false, "label", CELL_TEXT},
+    };
+    const json_t *items = items_of(body);
+    if (!items)
+        return unexpected("items");
+    if (json_array_size(items) == 0)
+        printf("Nothing is overdue.\n");
+    else
+        TABLE_OF(cols, items, 0);
+    return CTL_OK;
+}
+
+/* The rows of a report as a table: its headers as columns. */
+static void print_report_table(const json_t *body)
+{
+    const json_t *headers = json_object_get(body, "headers"), *rows = json_object_get(body, "rows");
+    size_t ncols = json_array_size(headers);
+    if (ncols == 0 || ncols > 16)
+        return;
+    column_t cols[16];
+    char keys[16][8];
+    json_t *objects = json_array();
+    for (size_t c = 0; c < ncols; c++) {
+        snprintf(keys[c], sizeof keys[c], "c%zu", c);
+        cols[c] = (column_t){json_string_value(json_array_get(headers, c)), c + 1 == ncols ? 0 : 28,
+                             false, keys[c], CELL_TEXT};
+    }
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) {
+        json_t *o = json_object();
+        for (size_t c = 0; c < ncols; c++)
+            json_object_set(o, keys[c], json_array_get(row, c));
+        json_array_append_new(objects, o);
+    }
+    put_clean(stdout, FIELD(body, "title"));
+    fputc('\n', stdout);
+    if (json_array_size(objects) == 0)
+        printf("Nothing in this period.\n");
+    else
+        table_of_rows(cols, ncols, objects, 0);
+    json_decref(objects);
+}
+
+/* Writes bytes to --output, or to stdout when that is not a terminal (PDF). */
+static int write_report(const invocation_t *inv, const void *data, size_t size, bool binary)
+{
+    FILE *out = stdout;
+    if (inv->output) {
+        out = fopen(inv->output, "wbe");
+        if (!out) {
+            fprintf(stderr, PROGRAM " report: %s: %s\n", inv->output, strerror(errno));
+            return CTL_FAIL;
+        }
+    } else if (binary && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, PROGRAM " report: a PDF is not for the terminal: use --output FILE\n");
+        return CTL_FAIL;
+    }
+    bool ok = fwrite(data, 1, size, out) == size;
+    ok = (out == stdout ? fflush(out) == 0 : fclose(out) == 0) && ok;
+    if (!ok) {
+        fprintf(stderr, PROGRAM " report: cannot write the report: %s\n", strerror(errno));
+        return CTL_FAIL;
+    }
+    return CTL_OK;
+}
+
+static int ask(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config,
+               json_t **body_p);
+static int run_request(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+
+static int run_report(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
+{
+    if (inv->json)
+        return run_request(cmd, inv, config);
+    json_t *body;
+    int status = ask(cmd, inv, config, &body);
+    if (status != CTL_OK)
+        return status;
+    if (!inv->format) {
+        print_report_table(body);
+        json_decref(body);
+        return CTL_OK;
+    }
+    const char *text = json_string_value(json_object_get(body, "content"));
+    const char *b64 = json_string_value(json_object_get(body, "content_base64"));
+    if (text) {
+        status = write_report(inv, text, strlen(text), false);
+    } else if (b64) {
+        size_t len = strlen(b64);
+        unsigned char *pdf = xmalloc(len / 4 * 3 + 1);
+        int n = EVP_DecodeBlock(pdf, (const unsigned char *)b64, (int)len);
+        if (n < 0) {
+            status = unexpected("readable PDF");
+        } else {
+            size_t size = (size_t)n - (len > 0 && b64[len - 1] == '=') -
+                          (len > 1 && b64[len - 2] == '=');
+            status = write_report(inv, pdf, size, true);
+        }
+        free(pdf);
+    } else {
+        status = unexpected("content");
+    }
+    json_decref(body);
+    return status;
+}
+
 /* ---- talking to the core --------------------------------------------------------------- */
 
 /* The OS user running aduanctl, the REQUEST's actor. */
@@ -1305,11 +1657,52 @@ static void say_unreachable(const char *endpoint, int64_t timeout_ms)
                 endpoint, (long long)timeout_ms);
 }
 
+#define FILE_MAX (700 * 1024) /* the core takes 1 MiB per request, base64 included */
+
+/* args.file = {name, base64} of the file at path; -1 (said) when it cannot be read. */
+static int attach_file(json_t *args, const char *where, const char *path)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        fprintf(stderr, "%s: %s: %s\n", where, path, strerror(errno));
+        return -1;
+    }
+    unsigned char *data = xmalloc(FILE_MAX + 1);
+    size_t size = fread(data, 1, FILE_MAX + 1, f);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed || size > FILE_MAX) {
+        fprintf(stderr, "%s: %s: %s\n", where, path,
+                failed ? "cannot read it" : "larger than 700 KiB");
+        free(data);
+        return -1;
+    }
+    char *b64 = xmalloc((size + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *)b64, data, (int)size);
+    free(data);
+    const char *slash = strrchr(path, '/');
+    json_t *name = json_string(slash ? slash + 1 : path);
+    json_object_set_new(args, "file", json_pack("{s:o, s:s}", "name",
+                                                name ? name : json_string("file"), "base64", b64));
+    free(b64);
+    return 0;
+}
+
 /* The arguments of the request, as the core's queries read them; NULL (said) when a
    string given is not UTF-8. Caller owns. */
 static json_t *request_args(const command_t *cmd, const invocation_t *inv)
 {
     json_t *args = json_object();
+    if (inv->confidential)
+        json_object_set_new(args, "confidential", json_true());
+    if (inv->file) {
+        char where[64];
+        snprintf(where, sizeof where, PROGRAM " %s", cmd->name);
+        if (attach_file(args, where, inv->file) != 0) {
+            json_decref(args);
+            return NULL;
+        }
+    }
     if (inv->limit >= 0)
         json_object_set_new(args, "limit", json_integer(inv->limit));
     if (inv->offset >= 0)
@@ -1321,6 +1714,18 @@ static json_t *request_args(const command_t *cmd, const invocation_t *inv)
         {"status", inv->status},
         {cmd->operands == OPERANDS_TICKET ? "ticket" : "query",
          cmd->operands == OPERANDS_TICKET || cmd->operands == OPERANDS_WORDS ? inv->operand : NULL},
+        {"report", cmd->operands == OPERANDS_REPORT ? inv->operand : NULL},
+        {"as", inv->as},
+        {"category", inv->category},
+        {"reason", inv->reason},
+        {"into", inv->into},
+        {"note", inv->note},
+        {"at", inv->at},
+        {"attendees", inv->attendees},
+        {"from", inv->from},
+        {"to", inv->to},
+        {"month", inv->month},
+        {"format", inv->format},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         if (!strings[i].value)

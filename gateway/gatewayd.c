@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "aduan/adapter.h"
+#include "aduan/clock.h"
 #include "aduan/config.h"
 #include "aduan/log.h"
 #include "service.h"
@@ -121,7 +122,12 @@ static int run_core(const aduan_config_t *config, bool all)
     zsys_handler_set(NULL);
     zsys_init();
     char reason[512];
-    aduan_core_t *core = aduan_core_new(config, NULL, reason, sizeof reason);
+    /* NULL, the wall clock, unless a test moves time (ADUAN_TEST_CLOCK_FILE) */
+    const aduan_clock_t *clock = aduan_clock_from_env();
+    if (clock)
+        log_warn("gatewayd", "TEST CLOCK: time is moved by the offset in %s",
+                 getenv("ADUAN_TEST_CLOCK_FILE"));
+    aduan_core_t *core = aduan_core_new(config, clock, reason, sizeof reason);
     if (!core) {
         log_error("gatewayd", "%s", reason);
         sd_notifyf(0, "STATUS=failed: %s", reason);

@@ -104,13 +104,7 @@ static int expand_into(strbuf_t *b, const char *s, size_t n, const aduan_templat
 {
     size_t i = 0;
     while (i < n) {
-        const char *open = NULL;
-        for (size_t j = i; j + 1 < n; j++) {
-            if (s[j] == '{' && s[j + 1] == '{') {
-                open = s + j;
-                break;
-            }
-        }
+        const char *open = memmem(s + i, n - i, "{{", 2);
         if (open == NULL)
             return strbuf_append(b, s + i, n - i);
         size_t at = (size_t)(open - s);
@@ -138,7 +132,15 @@ static int expand_into(strbuf_t *b, const char *s, size_t n, const aduan_templat
 static char *expand(const char *s, size_t n, const aduan_template_var_t *vars)
 {
     strbuf_t b = {0};
-    if (strbuf_append(&b, "", 0) != 0 || expand_into(&b, s, n, vars) != 0) {
+    /* room for the text and typical values at once: no realloc as it grows */
+    b.cap = n + 512;
+    b.data = malloc(b.cap);
+    if (b.data == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    b.data[0] = '\0';
+    if (expand_into(&b, s, n, vars) != 0) {
         free(b.data);
         errno = ENOMEM;
         return NULL;
@@ -292,17 +294,22 @@ static size_t utf8_check(const unsigned char *s, size_t n)
 
 /*  Templates are read for every intake (several per intake, counting the lookups of
     channel variants that do not exist), so what was read, or found missing, is kept for
-    a few seconds: an edited template takes effect within TEMPLATE_CACHE_MS. */
+    a few seconds, already checked and normalised: an edited template takes effect within
+    TEMPLATE_CACHE_MS. */
 #define TEMPLATE_CACHE_MS 5000
 #define TEMPLATE_CACHE_SLOTS 64
 
 typedef struct {
     char *path;
-    char *data;   /* NULL: the read failed with error */
+    char *data;   /* normalised; NULL: the read failed with error */
     size_t size;
+    size_t bad;   /* offset of the first byte that is not UTF-8 in the file as read, or
+                     SIZE_MAX when all are fine */
     int error;
     int64_t loaded_at;
 } cache_slot_t;
+
+static size_t normalise(char *data, size_t size);
 
 static cache_slot_t cache[TEMPLATE_CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -314,8 +321,9 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* read_small_file through the cache; *data_out is the caller's own copy. */
-static int cached_read(const char *path, char **data_out, size_t *size_out)
+/*  read_small_file, utf8_check and normalise through the cache; *data_out is the
+    caller's own copy, *bad_out as in cache_slot_t. */
+static int cached_read(const char *path, char **data_out, size_t *size_out, size_t *bad_out)
 {
     int64_t now = monotonic_ms();
     pthread_mutex_lock(&cache_lock);
@@ -336,6 +344,12 @@ static int cached_read(const char *path, char **data_out, size_t *size_out)
         free(slot->data);
         slot->data = NULL;
         slot->error = read_small_file(path, &slot->data, &slot->size) == 0 ? 0 : errno;
+        if (slot->error == 0) {
+            size_t bad = utf8_check((const unsigned char *)slot->data, slot->size);
+            slot->bad = bad == slot->size ? SIZE_MAX : bad;
+            if (slot->bad == SIZE_MAX)
+                slot->size = normalise(slot->data, slot->size);
+        }
         slot->loaded_at = now;
     }
     int rc = 0, error = slot->error;
@@ -344,6 +358,7 @@ static int cached_read(const char *path, char **data_out, size_t *size_out)
         if (*data_out) {
             memcpy(*data_out, slot->data, slot->size + 1);
             *size_out = slot->size;
+            *bad_out = slot->bad;
         } else {
             error = ENOMEM;
         }
@@ -384,11 +399,12 @@ static int load(const char *dir, const char *language, const char *name, char **
         return -1;
     }
     const char *used = path;
-    int rc = cached_read(path, data, size);
+    size_t bad = SIZE_MAX;
+    int rc = cached_read(path, data, size, &bad);
     if (rc != 0 && errno == ENOENT && strcmp(language, "id") != 0) {
         snprintf(fallback, sizeof fallback, "%s/id/%s.txt", dir, name);
         used = fallback;
-        rc = cached_read(fallback, data, size);
+        rc = cached_read(fallback, data, size, &bad);
         if (rc != 0 && errno == ENOENT) {
             set_reason(reason, reasonlen, "template not found: %s (nor %s)", path, fallback);
             errno = ENOENT;
@@ -407,15 +423,13 @@ static int load(const char *dir, const char *language, const char *name, char **
         errno = saved;
         return -1;
     }
-    size_t bad = utf8_check((const unsigned char *)*data, *size);
-    if (bad != *size) {
+    if (bad != SIZE_MAX) {
         set_reason(reason, reasonlen, "template %s: not UTF-8 text (byte %zu)", used, bad);
         free(*data);
         *data = NULL;
         errno = EILSEQ;
         return -1;
     }
-    *size = normalise(*data, *size);
     return 0;
 }
 

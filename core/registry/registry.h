@@ -129,4 +129,79 @@ json_t *aduan_query_stats(aduan_store_t *store, const json_t *args, char *reason
 json_t *aduan_query_quarantine(aduan_store_t *store, const json_t *args, char *reason,
                                size_t rl);
 
+/* ---- the SOP workflow (workflow.c) ------------------------------------------------- */
+
+/*  The steps of SOP Penanganan Pengaduan (DESIGN.md) as staff commands: verify, reject,
+    merge, review, forward, meeting, minutes, respond, delivered, archive. */
+bool aduan_workflow_is_step(const char *command);
+
+/*  Runs one step for a staff member (acting; os_user is who ran aduanctl, for the audit
+    when it differs) inside the caller's transaction: checks the role and the order, does
+    the step, writes its audit row and events, and queues the notice to the role that acts
+    next. args: {"ticket": ..., and the step's own}. Returns the reply body (caller owns),
+    or NULL with reason and *refused: true when the step was said no to (nothing written),
+    false when the database failed (roll back). */
+json_t *aduan_workflow_step(aduan_store_t *store, const char *step, const aduan_staff_t *staff,
+                            const char *os_user, const json_t *args, bool *refused,
+                            char *reason, size_t reasonlen);
+
+/*  The SOP's part of `show`: steps done (from the audit), meetings, documents, the
+    response and the deadlines now running. Caller owns; NULL on a database error. */
+json_t *aduan_workflow_details(aduan_store_t *store, const char *ticket, char *reason,
+                               size_t reasonlen);
+
+/*  A response row went out: "delivered" for any channel, "sent" for email (an SMTP
+    acceptance), moves the complaint from responded to delivered. Looked for by the tick
+    rather than hooked into outbox.c, so the outbox stays ignorant of the SOP. Inside the
+    caller's transaction; returns how many complaints moved, or -1. */
+int aduan_workflow_confirm_deliveries(aduan_store_t *store);
+
+/*  What a state waits for: the role that acts next, the days it has (0: no deadline of
+    its own) and the action's name ("verify"). false for a final state (archived,
+    rejected) or an unknown one. */
+bool aduan_workflow_state_duty(const aduan_config_t *cfg, const char *state, aduan_role_t *role,
+                               int *days, const char **action);
+
+/* The state's label for texts ("Sedang ditelaah"), in the configured language. */
+const char *aduan_workflow_state_label(const char *state, const char *language);
+
+/* ---- deadlines (deadlines.c) ------------------------------------------------------- */
+
+/*  The end (23:59:59.999, local time) of the day `days` days after the day of start_ms:
+    calendar days, or working days (Monday to Friday, not in holidays, a comma-separated
+    YYYY-MM-DD list) when working_days. days 0 is the end of the start day itself. */
+int64_t aduan_deadline_after(int64_t start_ms, int days, bool working_days,
+                             const char *holidays);
+
+/* True when the local day of ms is a working day. */
+bool aduan_deadline_is_working_day(int64_t ms, const char *holidays);
+
+/*  One scan of the deadlines, in a transaction of its own: reminders before a deadline to
+    the role that acts, escalations after it to the head; the deliveries the channels
+    confirmed (aduan_workflow_confirm_deliveries); the monthly summary on the first of the
+    month. Looks only at complaints due for a look (complaint.next_check_at). Returns the
+    number of notices queued, or -1 (rolled back). */
+int aduan_deadlines_tick(aduan_store_t *store);
+
+/* `aduanctl overdue`: open complaints past a deadline, oldest deadline first. */
+json_t *aduan_deadlines_overdue(aduan_store_t *store, const json_t *args, char *reason,
+                                size_t reasonlen);
+
+/* ---- registers and reports (reports.c) --------------------------------------------- */
+
+/*  `aduanctl report`: args {"report": "agenda"|"responses"|"summary", "from", "to"
+    (YYYY-MM-DD, local days, inclusive) or "month" (YYYY-MM), "format": "csv"|"pdf"|
+    "json"}. Returns {"report", "format", "rows" (json) or "content" (csv text) or
+    "content_base64" (pdf)}. Caller owns; NULL with reason. */
+json_t *aduan_report(aduan_store_t *store, const json_t *args, char *reason, size_t reasonlen);
+
+/*  One CSV cell, quoted as RFC 4180 says, and a leading =, +, -, @, TAB or CR prefixed
+    with ' so that a spreadsheet never reads it as a formula. */
+void aduan_csv_cell(FILE *out, const char *text);
+
+/*  The monthly summary (counts by channel and state, overdue, median days to a response)
+    of month "YYYY-MM" as JSON; caller owns; NULL with reason. */
+json_t *aduan_report_summary(aduan_store_t *store, const char *month, char *reason,
+                             size_t reasonlen);
+
 #endif

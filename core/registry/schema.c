@@ -174,6 +174,90 @@ static const char *const migrations[] = {
     "ALTER TABLE intake_v2 RENAME TO intake;"
     /* the SMS follow-up window looks for a sender's latest open complaint */
     "CREATE INDEX complaint_sender_channel ON complaint(channel, from_addr, updated_at);",
+
+    /* 3: the SOP workflow (workflow.c, deadlines.c, reports.c). A complaint knows since
+       when it is in its state (step deadlines count from there) and when its deadlines
+       must next be looked at: 0 = at once (so every complaint the intake inserts is
+       looked at by the next scan, without intake.c knowing), NULL = never again. */
+    "ALTER TABLE complaint ADD COLUMN state_at INTEGER;"
+    "UPDATE complaint SET state_at = updated_at;"
+    "ALTER TABLE complaint ADD COLUMN next_check_at INTEGER DEFAULT 0;"
+    "ALTER TABLE complaint ADD COLUMN merged_into INTEGER REFERENCES complaint(id);"
+    "CREATE INDEX complaint_check ON complaint(next_check_at)"
+    "  WHERE next_check_at IS NOT NULL;"
+    /* the head's meeting on a complaint (step 4) */
+    "CREATE TABLE meeting ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaint(id),"
+    "  held_at TEXT NOT NULL,"          /* as the head gave it: 2026-03-05 09:00 */
+    "  attendees TEXT NOT NULL,"
+    "  staff_id TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX meeting_complaint ON meeting(complaint_id);"
+    /* documents staff attach to a step: minutes (berita acara), the written response,
+       a letter; the bytes are in content by their SHA-256 */
+    "CREATE TABLE document ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaint(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('minutes','response','letter')),"
+    "  name TEXT NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  staff_id TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX document_complaint ON document(complaint_id);"
+    /* Buku Agenda Tanggapan Pengaduan: every written response, numbered per year */
+    "CREATE TABLE response ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaint(id),"
+    "  year INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  staff_id TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  summary TEXT NOT NULL,"
+    "  document_id INTEGER REFERENCES document(id),"
+    "  outbox_id INTEGER REFERENCES outbox(id),"
+    "  delivered_at INTEGER,"
+    "  delivered_note TEXT,"
+    "  UNIQUE (year, number)"
+    ") STRICT;"
+    "CREATE INDEX response_complaint ON response(complaint_id);"
+    "CREATE INDEX response_at ON response(at);"
+    /* a reminder or an escalation is sent once per deadline (due_at moves with the state) */
+    "CREATE TABLE deadline_notice ("
+    "  complaint_id INTEGER NOT NULL REFERENCES complaint(id),"
+    "  deadline TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('reminder','escalation')),"
+    "  due_at INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (complaint_id, deadline, kind, due_at)"
+    ") STRICT;"
+    /* the monthly summary to the head, once per month */
+    "CREATE TABLE monthly_summary ("
+    "  month TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL"
+    ") STRICT;",
+
+    /* 4: the search index is filled in batches after the ACK (store.c,
+       aduan_store_index_pending), no longer by a trigger per message: FTS5 wrote a
+       segment of its own for every INSERT statement, the largest cost of an intake.
+       search_progress says up to which message the index is filled. */
+    "DROP TRIGGER message_fts_insert;"
+    "DROP TRIGGER message_fts_delete;"
+    "CREATE TABLE search_progress ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  indexed_upto INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO search_progress VALUES (1, (SELECT coalesce(max(id), 0) FROM message));"
+    /* only what is in the index is taken out of it */
+    "CREATE TRIGGER message_fts_delete AFTER DELETE ON message WHEN old.direction = 'in'"
+    "  AND old.id <= (SELECT indexed_upto FROM search_progress)"
+    "  BEGIN INSERT INTO message_fts(message_fts, rowid, subject, body)"
+    "  VALUES ('delete', old.id, old.subject, old.body); END;",
 };
 
 size_t aduan_schema_migration_count(void)

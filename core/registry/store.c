@@ -39,15 +39,23 @@ struct aduan_store {
     char *files_dir;
     const aduan_config_t *config;
     const aduan_clock_t *clock;
-    zhashx_t *statements;      /* SQL text -> sqlite3_stmt*, finalised on close */
+    zhashx_t *statements;      /* SQL text -> statement_t*, finalised on close */
+    bool indexing;             /* inside aduan_store_index_pending */
     bool files_dirty;          /* a file was written in this transaction: flush first */
     aduan_event_t *events;     /* in order of occurrence */
     aduan_event_t **events_tail;
 };
 
+typedef struct {
+    sqlite3_stmt *stmt;
+    bool searches; /* reads the search index: brings it up to date first */
+} statement_t;
+
 static void statement_destroy(void **item)
 {
-    sqlite3_finalize(*item);
+    statement_t *s = *item;
+    sqlite3_finalize(s->stmt);
+    free(s);
     *item = NULL;
 }
 
@@ -241,19 +249,29 @@ void aduan_store_close(aduan_store_t **store_p)
 
 sqlite3_stmt *aduan_store_stmt(aduan_store_t *self, const char *sql)
 {
-    sqlite3_stmt *st = zhashx_lookup(self->statements, sql);
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return st;
+    statement_t *s = zhashx_lookup(self->statements, sql);
+    if (!s) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+            != SQLITE_OK) {
+            log_error("store", "cannot prepare statement: %s", sqlite3_errmsg(self->db));
+            return NULL;
+        }
+        s = calloc(1, sizeof *s);
+        if (!s) {
+            sqlite3_finalize(st);
+            return NULL;
+        }
+        s->stmt = st;
+        s->searches = strstr(sql, "message_fts MATCH") != NULL;
+        zhashx_insert(self->statements, sql, s);
     }
-    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
-        != SQLITE_OK) {
-        log_error("store", "cannot prepare statement: %s", sqlite3_errmsg(self->db));
-        return NULL;
-    }
-    zhashx_insert(self->statements, sql, st);
-    return st;
+    /* whoever searches sees every committed message, however late the batch runs */
+    if (s->searches && !self->indexing && aduan_store_index_pending(self) < 0)
+        log_warn("store", "search index not brought up to date: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(s->stmt);
+    sqlite3_clear_bindings(s->stmt);
+    return s->stmt;
 }
 
 int aduan_store_begin(aduan_store_t *self)
@@ -297,6 +315,69 @@ void aduan_store_rollback(aduan_store_t *self)
         exec(self, "ROLLBACK");
     aduan_event_list_free(&self->events);
     self->events_tail = &self->events;
+}
+
+/* ---- the search index -------------------------------------------------------------- */
+
+#define SQL_INDEX_RANGE                                                                    \
+    "SELECT indexed_upto, (SELECT max(id) FROM message) FROM search_progress"
+#define SQL_INDEX_FILL                                                                     \
+    "INSERT INTO message_fts(rowid, subject, body) SELECT id, subject, body FROM message"   \
+    " WHERE id > ?1 AND id <= ?2 AND direction = 'in'"
+#define SQL_INDEX_DONE "UPDATE search_progress SET indexed_upto = ?1"
+
+static int index_range(aduan_store_t *self)
+{
+    sqlite3_stmt *st = aduan_store_stmt(self, SQL_INDEX_RANGE);
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    int64_t from = sqlite3_column_int64(st, 0), upto = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (upto <= from)
+        return 0;
+    st = aduan_store_stmt(self, SQL_INDEX_FILL);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, upto);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    int indexed = sqlite3_changes(self->db);
+    sqlite3_reset(st);
+    st = aduan_store_stmt(self, SQL_INDEX_DONE);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, upto);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? indexed : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+int aduan_store_index_pending(aduan_store_t *self)
+{
+    self->indexing = true;
+    int rc;
+    if (!sqlite3_get_autocommit(self->db)) {
+        rc = index_range(self); /* the caller's transaction */
+    } else {
+        /* Not synced (synchronous=NORMAL for this one COMMIT): the index can be rebuilt
+           from search_progress, and WAL frames are kept in order, so the next synced
+           COMMIT of an intake makes this one durable too. A power cut before that only
+           leaves the batch to be indexed again. */
+        rc = exec(self, "PRAGMA synchronous=NORMAL");
+        if (rc == 0 && (rc = exec(self, "BEGIN IMMEDIATE")) == 0) {
+            rc = index_range(self);
+            if (rc < 0 || exec(self, "COMMIT") != 0) {
+                rc = -1;
+                if (!sqlite3_get_autocommit(self->db))
+                    exec(self, "ROLLBACK");
+            }
+        }
+        if (exec(self, "PRAGMA synchronous=FULL") != 0)
+            rc = -1;
+    }
+    self->indexing = false;
+    return rc;
 }
 
 sqlite3 *aduan_store_db(aduan_store_t *self)

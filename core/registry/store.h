@@ -43,6 +43,13 @@ int aduan_store_begin(aduan_store_t *self);
 int aduan_store_commit(aduan_store_t *self);
 void aduan_store_rollback(aduan_store_t *self);
 
+/*  The search index (message_fts) is filled in batches, not by a trigger per message: the
+    core calls this after the ACKs of a turn, in a transaction of its own, and a statement
+    that searches (names "message_fts MATCH") calls it before it runs, so searches see every
+    committed message. Inside an open transaction it works in that transaction.
+    Returns how many messages it indexed, or -1. */
+int aduan_store_index_pending(aduan_store_t *self);
+
 /* Borrowed handles for the registry modules. */
 sqlite3 *aduan_store_db(aduan_store_t *self);
 const aduan_config_t *aduan_store_config(aduan_store_t *self);

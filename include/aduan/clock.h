@@ -13,6 +13,12 @@ typedef struct aduan_clock {
 /* The wall clock (CLOCK_REALTIME). */
 extern const aduan_clock_t aduan_clock_real;
 
+/*  TEST ONLY: when the environment names ADUAN_TEST_CLOCK_FILE, the wall clock plus the
+    offset in ms that file holds (a decimal number, may be negative; a missing or unreadable
+    file counts as 0), read again when the file changes, so a test moves the daemon's time
+    instead of sleeping. NULL (the wall clock) when the variable is not set. */
+const aduan_clock_t *aduan_clock_from_env(void);
+
 /* now in ms since the epoch from the given clock; NULL means the wall clock. */
 int64_t aduan_clock_now_ms(const aduan_clock_t *clock);
 

@@ -49,6 +49,7 @@ typedef struct aduan_config {
         char *log_level;       /* debug, info, warn, error */
         int64_t batch_max;     /* intakes committed in one transaction at most */
         char *office_name;     /* for letters and reports */
+        char *act_as_users;    /* OS users who may act for any staff member (--as) */
     } core;
     struct {
         char *intake;          /* inproc://, ipc:// or tcp:// */
@@ -75,6 +76,11 @@ typedef struct aduan_config {
         int64_t resolution_days; /* 60 */
         bool working_days;       /* count working days instead of calendar days */
         char *holidays;          /* comma-separated YYYY-MM-DD */
+        /* the days each step of the SOP has, counted like response_days */
+        int64_t verify_days, review_days, meeting_days, minutes_days, respond_days,
+            confirm_days, archive_days;
+        int64_t reminder_days;   /* a reminder this many days before each deadline */
+        bool monthly_summary;    /* the month's summary to the head on the first */
     } deadlines;
     aduan_channel_config_t phone, box;
     struct {

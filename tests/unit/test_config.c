@@ -943,7 +943,7 @@ static void test_print_keys(void **state)
     for (char *p = buf; (p = strchr(p, '\n')); p++) {
         lines++;
     }
-    assert_int_equal(lines, 2 + 5 + 6 + 6 + 2 + 4 + (2 + 11) + (2 + 21) + 2 + 2 + 6);
+    assert_int_equal(lines, 2 + 6 + 6 + 6 + 2 + (4 + 9) + (2 + 11) + (2 + 21) + 2 + 2 + 6);
     for (char *line = buf; *line; line = strchr(line, '\n') + 1) {
         int bars = 0;
         for (char *p = line; *p != '\n'; p++)
