@@ -150,7 +150,8 @@ email_smtp_t *email_smtp_new(const aduan_config_t *config, char *reason, size_t 
 {
     const char *tls = config->email.smtp_tls;
     if (!email_address_valid(config->email.address)) {
-        snprintf(reason, reasonlen, "email.address must be our one address (the From)");
+        snprintf(reason, reasonlen, "email.address \"%.100s\" is not one plain address (the From)",
+                 config->email.address ? config->email.address : "");
         return NULL;
     }
     if (strcmp(tls, "implicit") == 0) {
