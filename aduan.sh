@@ -149,8 +149,12 @@ demo() {
     phone_texts "$state/phone/sms/4"
     echo
     echo "aduan.sh: the acknowledgement in the citizen's mailbox (warga@test.local):"
-    doveadm -c "$MAILWORLD_DOVECOT_CONF" fetch -u warga@test.local 'hdr.subject body' \
-        mailbox INBOX header Auto-Submitted auto-replied | tail -25
+    local uid
+    uid=$(doveadm -c "$MAILWORLD_DOVECOT_CONF" search -u warga@test.local mailbox INBOX \
+        header Auto-Submitted auto-replied | tail -1 | awk '{ print $2 }')
+    [ -z "$uid" ] || doveadm -c "$MAILWORLD_DOVECOT_CONF" fetch -u warga@test.local \
+        text.utf8 mailbox INBOX uid "$uid" | sed -n '/^From:/,$p' | sed 's/^/  /'
+
     echo
     echo "aduan.sh: the daemon's log is in .state/demo/gatewayd.log; staff commands:"
     echo "          build/bin/aduanctl -c conf/aduan.conf --help"
