@@ -15,6 +15,8 @@ JOBS=$(nproc)
 # Debian 12 packages: the build, the libraries, and the servers the tests start.
 PACKAGES=(
     build-essential cmake pkg-config bc procps
+    # systemd-analyze rates the service units (tests/systemd)
+    systemd
     libczmq-dev libzmq3-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev
     libssl-dev libsystemd-dev libcmocka-dev
     # the SMS channel, and Gammu's dummy phone for its tests and the demo
