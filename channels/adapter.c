@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "aduan/clock.h"
+#include "aduan/curve.h"
 #include "aduan/log.h"
 
 #define WINDOW 64           /* INTAKEs in flight */
@@ -413,6 +414,12 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
     zsock_set_linger(self.sock, 0); /* what is unanswered is sent again after a restart */
     zsock_set_sndhwm(self.sock, 0);
     zsock_set_rcvhwm(self.sock, 0);
+    char why[256];
+    if (aduan_curve_connect(self.sock, config->bus.intake, config, why, sizeof why) != 0) {
+        log_error(name, "%s", why);
+        zsock_destroy(&self.sock);
+        return 1;
+    }
     if (zsock_connect(self.sock, "%s", config->bus.intake) != 0) {
         log_error(name, "cannot connect to %s", config->bus.intake);
         zsock_destroy(&self.sock);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "aduan/bus.h"
+#include "aduan/curve.h"
 #include "aduan/files.h"
 #include "aduan/log.h"
 #include "control.h"
@@ -89,6 +90,7 @@ struct aduan_core {
     char last_error[256];
     int64_t last_error_at;
     uint64_t work_at_last_tick; /* intakes + results then: unchanged means idle */
+    zactor_t *curve_guard;      /* answers CURVE authentication on tcp:// endpoints */
     size_t unindexed;           /* intakes committed since the search index was filled */
     int64_t unindexed_since;    /* monotonic ms of the first of them */
 };
@@ -160,6 +162,10 @@ static zsock_t *bind_socket(int type, const char *endpoint, const aduan_config_t
     }
     zsock_set_linger(s, 1000); /* pending ACKs still go out on a clean stop */
     prepare_ipc_dir(endpoint);
+    if (aduan_curve_serve(s, endpoint, cfg, reason, rl) != 0) {
+        zsock_destroy(&s);
+        return NULL;
+    }
     if (zsock_bind(s, "%s", endpoint) < 0) {
         snprintf(reason, rl, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&s);
@@ -212,6 +218,13 @@ aduan_core_t *aduan_core_new(const aduan_config_t *config, const aduan_clock_t *
         aduan_store_open(config->core.state_dir, config, clock, &self->store, reason,
                          reasonlen) != 0)
         goto fail;
+    /* the authenticator first: ZeroMQ lets every CURVE client in while none answers */
+    if (aduan_curve_needed(config->bus.intake) || aduan_curve_needed(config->bus.events) ||
+        aduan_curve_needed(config->bus.control)) {
+        self->curve_guard = aduan_curve_guard_new(config, reason, reasonlen);
+        if (!self->curve_guard)
+            goto fail;
+    }
     self->intake = bind_socket(ZMQ_ROUTER, config->bus.intake, config, reason, reasonlen);
     if (!self->intake)
         goto fail;
@@ -221,6 +234,13 @@ aduan_core_t *aduan_core_new(const aduan_config_t *config, const aduan_clock_t *
     self->control = bind_socket(ZMQ_ROUTER, config->bus.control, config, reason, reasonlen);
     if (!self->control)
         goto fail;
+    if (self->curve_guard) {
+        zsock_t *bound[] = {self->intake, self->events, self->control};
+        const char *endpoints[] = {config->bus.intake, config->bus.events, config->bus.control};
+        for (size_t i = 0; i < 3; i++)
+            if (aduan_curve_needed(endpoints[i]))
+                aduan_curve_guard_watch(self->curve_guard, bound[i]);
+    }
     log_info("core", "registry open in %s; intake %s, events %s, control %s",
              config->core.state_dir, config->bus.intake, config->bus.events,
              config->bus.control);
@@ -238,6 +258,7 @@ void aduan_core_destroy(aduan_core_t **self_p)
     zsock_destroy(&self->intake);
     zsock_destroy(&self->events);
     zsock_destroy(&self->control);
+    zactor_destroy(&self->curve_guard);
     aduan_store_close(&self->store);
     zhashx_destroy(&self->in_flight);
     zhashx_destroy(&self->peers);

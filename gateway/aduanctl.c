@@ -43,6 +43,7 @@
 #include "aduan/bus.h"
 #include "aduan/clock.h"
 #include "aduan/config.h"
+#include "aduan/curve.h"
 #include "aduan/log.h"
 
 #define PROGRAM "aduanctl"
@@ -138,6 +139,7 @@ static int print_quarantine(const json_t *body);
 static int print_audit_verify(const json_t *body);
 static int judge_audit(const json_t *body);
 static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+static int run_keygen(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
 static int run_help(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
 static int print_step(const json_t *body);
 static int print_overdue(const json_t *body);
@@ -311,6 +313,20 @@ static const command_t commands[] = {
         .run = run_watch,
         .needs_config = true,
         .timeout_help = "stop after MS milliseconds without an event (default: never)",
+    },
+    {
+        .name = "keygen",
+        .options = OPT_OUTPUT,
+        .operands = OPERANDS_WORDS,
+        .synopsis = "keygen NAME [--output DIR]",
+        .summary = "make a CURVE key pair for the bus between hosts",
+        .help = "Writes DIR/NAME.key (the public certificate, to copy) and\n"
+                "DIR/NAME.key_secret (mode 600, stays on this host); DIR is the current\n"
+                "folder without --output. The core's pair: bus.curve_cert on the core's\n"
+                "host, NAME.key as bus.curve_server_cert on the others. An adapter's\n"
+                "pair: bus.curve_cert on its host, NAME.key into the core's\n"
+                "bus.curve_allow_dir. An existing pair is never overwritten.",
+        .run = run_keygen,
     },
     {
         .name = "help",
@@ -1770,6 +1786,11 @@ static int ask(const command_t *cmd, const invocation_t *inv, const aduan_config
     }
     zsock_set_linger(sock, 0);
     zsock_set_sndtimeo(sock, (int)timeout);
+    char curve_why[256];
+    if (aduan_curve_connect(sock, endpoint, config, curve_why, sizeof curve_why) != 0) {
+        fprintf(stderr, PROGRAM ": %s\n", curve_why);
+        goto done;
+    }
     if (zsock_connect(sock, "%s", endpoint) != 0) {
         fprintf(stderr, PROGRAM ": cannot reach the core at %s: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));
@@ -1947,6 +1968,31 @@ static void print_event(const aduan_msg_t *m, bool as_json)
     free(ticket);
 }
 
+static int run_keygen(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
+{
+    (void)cmd;
+    (void)config;
+    const char *dir = inv->output ? inv->output : ".";
+    char reason[512];
+    if (aduan_curve_keygen(dir, inv->operand, reason, sizeof reason) != 0) {
+        fprintf(stderr, PROGRAM ": %s\n", reason);
+        return CTL_REFUSED;
+    }
+    if (inv->json) {
+        char pub[4096], secret[4096];
+        snprintf(pub, sizeof pub, "%s/%s.key", dir, inv->operand);
+        snprintf(secret, sizeof secret, "%s/%s.key_secret", dir, inv->operand);
+        json_t *paths = json_pack("{s:s, s:s}", "public", pub, "secret", secret);
+        json_dumpf(paths, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(paths);
+    } else
+        printf("%s/%s.key         public: copy it to the peer that must know this one\n"
+               "%s/%s.key_secret  secret: stays here (mode 600)\n",
+               dir, inv->operand, dir, inv->operand);
+    return CTL_OK;
+}
+
 static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config)
 {
     (void)cmd;
@@ -1965,6 +2011,12 @@ static int run_watch(const command_t *cmd, const invocation_t *inv, const aduan_
     }
     zsock_set_linger(sock, 0);
     zsock_set_subscribe(sock, "");
+    char curve_why[256];
+    if (aduan_curve_connect(sock, endpoint, config, curve_why, sizeof curve_why) != 0) {
+        fprintf(stderr, PROGRAM ": %s\n", curve_why);
+        zsock_destroy(&sock);
+        return CTL_FAIL;
+    }
     if (zsock_connect(sock, "%s", endpoint) != 0) {
         fprintf(stderr, PROGRAM ": cannot reach the core at %s: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));

@@ -143,6 +143,15 @@ static const config_key_t keys[] = {
     {.section = "bus", .key = "peer_timeout_ms", .type = KEY_DURATION, .unit = UNIT_MS,
      .min = 300, .max = 600000, .def = "5000", .offset = CFG(bus.peer_timeout_ms),
      .help = "An adapter silent this long is gone; more than heartbeat_ms"},
+    {.section = "bus", .key = "curve_cert", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(bus.curve_cert),
+     .help = "This component's CURVE certificate (NAME.key_secret, mode 600); tcp:// only"},
+    {.section = "bus", .key = "curve_server_cert", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(bus.curve_server_cert),
+     .help = "The core's public certificate, for adapters and aduanctl on tcp://"},
+    {.section = "bus", .key = "curve_allow_dir", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(bus.curve_allow_dir),
+     .help = "The core accepts on tcp:// only peers whose public certificate is here"},
 
     /* [outbox] */
     {.section = "outbox", .key = "retry_base_s", .type = KEY_DURATION, .unit = UNIT_S, .min = 1,

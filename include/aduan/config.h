@@ -58,6 +58,9 @@ typedef struct aduan_config {
         int64_t max_message_bytes;
         int64_t heartbeat_ms;
         int64_t peer_timeout_ms; /* an adapter silent this long is gone */
+        char *curve_cert;        /* tcp:// only: this component's certificate (secret) */
+        char *curve_server_cert; /* the core's public certificate (adapters, aduanctl) */
+        char *curve_allow_dir;   /* the core: public certificates of the allowed peers */
     } bus;
     struct {
         int64_t retry_base_s;   /* first retry after this, doubling each time */

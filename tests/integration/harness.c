@@ -652,6 +652,15 @@ h_adapter_t *h_adapter_new(h_env_t *env, const char *channel, const char *accoun
     zsock_set_linger(self->sock, 100);
     zsock_set_sndhwm(self->sock, 100000);
     zsock_set_rcvhwm(self->sock, 100000);
+    if (env->curve_cert[0]) {
+        zcert_t *own = zcert_load(env->curve_cert), *core = zcert_load(env->curve_server_cert);
+        assert_non_null(own);
+        assert_non_null(core);
+        zcert_apply(own, self->sock);
+        zsock_set_curve_serverkey(self->sock, zcert_public_txt(core));
+        zcert_destroy(&own);
+        zcert_destroy(&core);
+    }
     assert_int_equal(zsock_connect(self->sock, "%s", env->intake), 0);
 
     aduan_msg_t *hello = aduan_msg_new(ADUAN_MSG_HELLO);

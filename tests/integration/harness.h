@@ -84,6 +84,10 @@ typedef struct h_env {
     char intake[160];     /* ipc://dir/intake.sock */
     char events[160];
     char control[160];
+    /* CURVE for test adapters on a tcp:// intake: their certificate (the _secret file)
+       and the core's public one; empty: none */
+    char curve_cert[192];
+    char curve_server_cert[192];
     pid_t pid;            /* the running daemon, 0 when none */
     int starts;           /* daemons started so far */
     int last_exit;        /* exit status of the last daemon reaped (see h_wait_exit) */

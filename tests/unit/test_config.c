@@ -946,7 +946,7 @@ static void test_print_keys(void **state)
     /* the header rows, then each section's keys (a channel: enabled, account + its own) */
     int expected = 2;
     expected += 6;      /* core */
-    expected += 6;      /* bus */
+    expected += 6 + 3;  /* bus: endpoints and limits, CURVE */
     expected += 6;      /* outbox */
     expected += 2;      /* templates */
     expected += 4 + 9;  /* deadlines: overall, then the steps, reminders, summary */
