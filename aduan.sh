@@ -3,7 +3,8 @@
 #
 #   ./aduan.sh demo    install packages, build, run the gateway and send it complaints
 #   ./aduan.sh test    install packages, build, run the whole test suite (ctest), then
-#                      again built with AddressSanitizer and UndefinedBehaviorSanitizer
+#                      again built with AddressSanitizer and UndefinedBehaviorSanitizer,
+#                      then each fuzzer for ADUAN_FUZZ_SECONDS (60)
 #   ./aduan.sh bench   install, build, run the benchmarks (tests/bench/, label "bench")
 #   ./aduan.sh deps    only install the packages
 #   ./aduan.sh build   only build (build/, executables in build/bin/)
@@ -17,6 +18,8 @@ PACKAGES=(
     build-essential cmake pkg-config bc procps
     # systemd-analyze rates the service units (tests/systemd)
     systemd
+    # the fuzzers (tests/fuzz): clang with libFuzzer
+    clang libclang-rt-14-dev
     libczmq-dev libzmq3-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev
     libssl-dev libsystemd-dev libcmocka-dev
     # the SMS channel, and Gammu's dummy phone for its tests and the demo
@@ -170,6 +173,9 @@ run_tests() {
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DADUAN_SANITIZE=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest -LE bench --output-on-failure -j "$JOBS")
+    echo "aduan.sh: the fuzzers (tests/fuzz), each for ${ADUAN_FUZZ_SECONDS:-60} s, built with clang"
+    CC=clang build build-fuzz -DADUAN_FUZZ=ON -DADUAN_FUZZ_SECONDS="${ADUAN_FUZZ_SECONDS:-60}"
+    (cd build-fuzz && ctest -L fuzz --output-on-failure -j "$JOBS")
 }
 
 bench() {

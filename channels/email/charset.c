@@ -271,12 +271,15 @@ void email_line_clean(char *s)
     unsigned char *r = (unsigned char *)s, *w = r;
     bool space = true; /* drops leading blanks */
     while (*r) {
-        bool blank = *r < 0x20 || *r == ' ' || *r == 0x7F || is_c1(r);
+        /* the step first: the blank written below may land on r itself (found by
+           fuzz_mime: a C1 character right after a letter came out as half of it) */
+        size_t step = is_c1(r) ? 2 : 1;
+        bool blank = *r < 0x20 || *r == ' ' || *r == 0x7F || step == 2;
         if (blank) {
+            r += step;
             if (!space)
                 *w++ = ' ';
             space = true;
-            r += is_c1(r) ? 2 : 1;
         } else {
             *w++ = *r++;
             space = false;

@@ -116,6 +116,12 @@ int sms_e164(const char *number, char *out, size_t outlen)
         size_t len = strlen(out);
         while (len > 0 && out[len - 1] == ' ')
             out[--len] = '\0';
+        /* an alphanumeric sender is what the network says it is, control characters
+           included (found by fuzz_sms): the bus refuses those in a key or an address */
+        bool utf8 = aduan_utf8_valid(out, strlen(out)); /* a cut, or a lone surrogate */
+        for (char *c = out; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7F || (!utf8 && (unsigned char)*c >= 0x80))
+                *c = '?';
         return -1;
     }
     if (plus)
