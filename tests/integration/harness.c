@@ -147,7 +147,7 @@ pid_t h_spawn(char *const argv[], const char *stdout_path, const char *stderr_pa
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ); /* p: a wrapper by name */
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -343,11 +343,42 @@ void h_print_log_tail(const h_env_t *env, int lines)
     free(log);
 }
 
+/*  Under ADUAN_TEST_WRAPPER (valgrind): the daemon's log holds valgrind's reports,
+    "==PID== Invalid read ..." and the like. Any makes the test program fail at exit,
+    whatever its tests said. */
+static bool wrapper_found_errors;
+
+static void fail_after_wrapper_errors(void)
+{
+    if (wrapper_found_errors)
+        _exit(1);
+}
+
+static void check_wrapper_report(const h_env_t *env)
+{
+    char *log = h_read_file(env->log);
+    for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        int pid, n = 0;
+        if (sscanf(line, "==%d==%n", &pid, &n) == 1 && n > 0) {
+            if (!wrapper_found_errors)
+                atexit(fail_after_wrapper_errors);
+            wrapper_found_errors = true;
+            fprintf(stderr, "harness: %s\n", line);
+        }
+    }
+    free(log);
+}
+
 void h_env_destroy(h_env_t **env_p)
 {
     h_env_t *env = env_p ? *env_p : NULL;
     if (!env)
         return;
+    const char *wrapper = getenv("ADUAN_TEST_WRAPPER");
+    if (wrapper && *wrapper) {
+        h_daemon_stop(env, H_STOP_MS); /* the report comes at exit, which SIGKILL skips */
+        check_wrapper_report(env);
+    }
     for (size_t i = 0; i < H_ENV_SOCKETS; i++) {
         if (env->adapters[i]) {
             zsock_set_linger(env->adapters[i]->sock, 0);
@@ -441,11 +472,34 @@ static aduan_msg_t *recv_decoded(zsock_t *sock, int timeout_ms)
     return m;
 }
 
+int h_slow(void)
+{
+    static int factor;
+    if (!factor) {
+        const char *s = getenv("ADUAN_TEST_SLOW");
+        factor = s && atoi(s) > 0 ? atoi(s) : 1;
+    }
+    return factor;
+}
+
 int h_daemon_start(h_env_t *env)
 {
     assert_int_equal(env->pid, 0);
-    char *argv[] = {H_GATEWAYD, "-c", env->conf, NULL};
+    /* ADUAN_TEST_WRAPPER: words put before the daemon, e.g. valgrind and its options */
+    char *argv[32], *words = NULL;
+    size_t argc = 0;
+    const char *wrapper = getenv("ADUAN_TEST_WRAPPER");
+    if (wrapper && *wrapper) {
+        words = strdup(wrapper);
+        for (char *w = strtok(words, " "); w && argc < 28; w = strtok(NULL, " "))
+            argv[argc++] = w;
+    }
+    argv[argc++] = H_GATEWAYD;
+    argv[argc++] = "-c";
+    argv[argc++] = env->conf;
+    argv[argc] = NULL;
     env->pid = h_spawn(argv, env->log, env->log);
+    free(words);
     if (env->pid < 0) {
         env->pid = 0;
         return -1;

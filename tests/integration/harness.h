@@ -44,9 +44,11 @@
 #define H_TEMPLATES ADUAN_SOURCE_DIR "/conf/templates"
 
 /* Timeouts, in ms: generous, since a test only waits that long when something is wrong. */
-#define H_READY_MS 10000  /* daemon answering on control after spawn */
-#define H_ANSWER_MS 5000  /* an ACK, a NACK, a REPLY */
-#define H_STOP_MS 10000   /* exit after SIGTERM */
+/* Under a slow wrapper (valgrind, tests/valgrind.sh) ADUAN_TEST_SLOW multiplies them. */
+#define H_READY_MS (10000 * h_slow())  /* daemon answering on control after spawn */
+#define H_ANSWER_MS (5000 * h_slow())  /* an ACK, a NACK, a REPLY */
+#define H_STOP_MS (10000 * h_slow())   /* exit after SIGTERM */
+int h_slow(void);
 
 /* The staff of every test configuration. */
 #define H_HELPDESK_ID "sari"
