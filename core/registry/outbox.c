@@ -27,7 +27,8 @@
     " o.message_id, o.in_reply_to, o.refs, o.automatic, o.attempts, c.ticket, o.status"     \
     " FROM outbox o LEFT JOIN complaint c ON c.id = o.complaint_id"                         \
     " WHERE o.channel = ?1 AND o.status IN ('pending','sending')"                           \
-    " AND o.next_attempt_at <= ?2 ORDER BY o.next_attempt_at LIMIT ?3"
+    " AND (o.next_attempt_at <= ?2 OR o.next_attempt_at > ?4)"                            \
+    " ORDER BY o.next_attempt_at LIMIT ?3"
 #define SQL_NEXT_DUE                                                                       \
     "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1"                            \
     " AND status IN ('pending','sending')"
@@ -51,6 +52,14 @@
 #define SQL_THREAD_OUT                                                                     \
     "INSERT INTO message(complaint_id, direction, at, channel, to_addr, outbox_id)"         \
     " VALUES (?1, 'out', ?2, ?3, ?4, ?5)"
+
+/*  No attempt is ever planned further ahead than this. One that is was planned before the
+    clock stepped back (an office PC whose clock was set by hand, a dead CMOS battery put
+    right): it is due now rather than hours or years from now. */
+static int64_t planning_horizon_ms(const aduan_retry_policy_t *p)
+{
+    return p->retry_max_ms + p->deliver_timeout_ms + 60 * 1000;
+}
 
 void aduan_retry_policy_from_config(const aduan_config_t *config, aduan_retry_policy_t *p)
 {
@@ -187,9 +196,11 @@ int aduan_outbox_each_due(aduan_store_t *store, const char *channel, int limit,
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_DUE);
     if (!st)
         return -1;
+    int64_t now = aduan_store_now_ms(store);
     aduan_bind_text(st, 1, channel);
-    sqlite3_bind_int64(st, 2, aduan_store_now_ms(store));
+    sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int(st, 3, limit);
+    sqlite3_bind_int64(st, 4, now + planning_horizon_ms(&policy));
     /* collect first: the rows change while fn runs */
     zlistx_t *due = zlistx_new();
     zlistx_t *expired = zlistx_new();
@@ -227,7 +238,10 @@ int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel)
     aduan_bind_text(st, 1, channel);
     int64_t at = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    return at;
+    aduan_retry_policy_t policy;
+    aduan_retry_policy_from_config(aduan_store_config(store), &policy);
+    int64_t now = aduan_store_now_ms(store);
+    return at > now + planning_horizon_ms(&policy) ? now : at; /* the clock stepped back */
 }
 
 int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id)

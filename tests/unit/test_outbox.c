@@ -367,6 +367,34 @@ static void test_temporary_backoff(void **state)
     assert_int_equal(count_notices(f), 0);
 }
 
+/*  The clock stepped back (set by hand, a dead CMOS battery put right): a retry planned at
+    the old time is due now, not a day later; stepped forward, it is simply due. */
+static void test_clock_stepped_back_and_forward(void **state)
+{
+    reg_fixture_t *f = *state;
+    int64_t id;
+    queue(f, "sms", "+6281234567890", "ack", &id);
+    mark_sending(f, id);
+    int64_t t1 = f->now;
+    result(f, id, "temporary", NULL, "modem busy");
+    assert_int_equal(row_int(f, id, "next_attempt_at"), t1 + 30 * SEC);
+    assert_false(is_due(f, "sms", id));
+
+    f->now = t1 - 24 * 3600 * SEC; /* a day back */
+    assert_true(is_due(f, "sms", id));
+    assert_int_equal(aduan_outbox_next_due_at(f->store, "sms"), f->now);
+    /* a retry planned after the step is planned from the new time */
+    mark_sending(f, id);
+    int64_t t2 = f->now;
+    result(f, id, "temporary", NULL, "modem busy");
+    assert_int_equal(row_int(f, id, "next_attempt_at"), t2 + 60 * SEC);
+    assert_false(is_due(f, "sms", id)); /* within the horizon: waits as planned */
+
+    f->now = t2 + 365 * 24 * 3600 * SEC; /* a year forward */
+    assert_true(is_due(f, "sms", id));
+    assert_int_equal(count_notices(f), 0);
+}
+
 static void test_temporary_until_failed(void **state)
 {
     reg_fixture_t *f = *state;
@@ -627,6 +655,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retry_delay_schedule, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_each_due_by_channel, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_clock_stepped_back_and_forward, reg_setup,
+                                        reg_teardown),
         cmocka_unit_test_setup_teardown(test_deliver_fields, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_mark_sending_deadline, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_temporary_backoff, reg_setup, reg_teardown),
