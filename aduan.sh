@@ -30,8 +30,13 @@ PACKAGES=(
     libauthen-sasl-perl libio-socket-ssl-perl curl
     # the email benchmark's reference (mbsync)
     isync
+    # the SMS benchmark's reference (gammu-smsd, files backend)
+    gammu-smsd
     # letters and registers (PDF), and reading them back in tests
     libcairo2-dev libfontconfig-dev poppler-utils
+    # the suggestion box: OCR (Tesseract, Indonesian and English), PDF scans, TIFF in tests
+    libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng
+    libpoppler-glib-dev libtiff-dev
 )
 
 deps() {

@@ -15,11 +15,14 @@
 #include "registry.h"
 
 typedef json_t *(*query_fn)(aduan_store_t *, const json_t *, char *, size_t);
+typedef json_t *(*step_fn)(aduan_store_t *, const aduan_staff_t *, const char *, const json_t *,
+                           bool *, char *, size_t);
 
 typedef struct {
     const char *name;
     query_fn run;
     bool writes; /* a step of the SOP: needs a staff member, runs in its own transaction */
+    step_fn step; /* a write that is not a step of the SOP (default: aduan_workflow_step) */
 } command_t;
 
 static json_t *audit_verify(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
@@ -54,6 +57,7 @@ static json_t *show(aduan_store_t *store, const json_t *args, char *reason, size
 static const command_t commands[] = {
     {.name = "list", .run = aduan_query_list},
     {.name = "show", .run = show},
+    {.name = "document", .run = aduan_workflow_document},
     {.name = "search", .run = aduan_query_search},
     {.name = "stats", .run = aduan_query_stats},
     {.name = "quarantine", .run = aduan_query_quarantine},
@@ -70,6 +74,10 @@ static const command_t commands[] = {
     {.name = "respond", .writes = true},
     {.name = "delivered", .writes = true},
     {.name = "archive", .writes = true},
+    {.name = "transcribe", .writes = true},
+    {.name = "calls", .run = aduan_query_calls},
+    {.name = "call", .writes = true, .step = aduan_calls_note},
+    {.name = "called", .writes = true, .step = aduan_calls_done},
 };
 
 static bool in_list(const char *word, const char *list)
@@ -117,10 +125,11 @@ static const aduan_staff_t *acting_staff(const aduan_config_t *cfg, const char *
 }
 
 /* A step of the SOP in a transaction of its own. */
-static json_t *run_step(aduan_store_t *store, const char *command, const char *actor,
+static json_t *run_step(aduan_store_t *store, const command_t *cmd, const char *actor,
                         const json_t *args, aduan_control_status_t *status, char *reason,
                         size_t rl)
 {
+    const char *command = cmd->name;
     *status = ADUAN_CONTROL_REFUSED;
     const aduan_staff_t *staff = acting_staff(aduan_store_config(store), actor, args, reason, rl);
     if (!staff) {
@@ -133,7 +142,9 @@ static json_t *run_step(aduan_store_t *store, const char *command, const char *a
         return NULL;
     }
     bool refused = false;
-    json_t *body = aduan_workflow_step(store, command, staff, actor, args, &refused, reason, rl);
+    json_t *body = cmd->step ? cmd->step(store, staff, actor, args, &refused, reason, rl)
+                             : aduan_workflow_step(store, command, staff, actor, args, &refused,
+                                                   reason, rl);
     if (body && aduan_store_commit(store) == 0) {
         *status = ADUAN_CONTROL_OK;
         return body;
@@ -157,7 +168,7 @@ json_t *aduan_control_handle(aduan_store_t *store, const char *command, const ch
         if (strcmp(commands[i].name, command) != 0)
             continue;
         if (commands[i].writes)
-            return run_step(store, command, actor, args, status, reason, reasonlen);
+            return run_step(store, &commands[i], actor, args, status, reason, reasonlen);
         json_t *body = commands[i].run(store, args, reason, reasonlen);
         if (!body) {
             /* a query that found nothing to answer is a refusal, not a failure */

@@ -834,6 +834,11 @@ static void take_request(aduan_core_t *self)
         body = json_pack("{s:s}", "reason", reason);
     reply(self, routing_id, *id ? id : "-", status, body);
     json_decref(body);
+    if (strcmp(status, "ok") == 0) {
+        /* a staff step committed notices and events: out at once, not at the next tick */
+        self->dispatch_now = true;
+        publish_events(self);
+    }
     aduan_msg_destroy(&m);
     zframe_destroy(&routing_id);
 }
@@ -850,7 +855,8 @@ int aduan_core_run(aduan_core_t *self, const aduan_core_loop_t *loop)
     int count = loop && loop->stop_fd >= 0 ? 3 : 2;
     log_info("core", "ready");
     while (true) {
-        int rc = zmq_poll(items, count, self->unindexed ? INDEX_DELAY_MS : POLL_MS);
+        int rc = zmq_poll(items, count,
+                          self->dispatch_now ? 0 : self->unindexed ? INDEX_DELAY_MS : POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_error("core", "poll failed: %s", zmq_strerror(zmq_errno()));
             return -1;

@@ -76,7 +76,11 @@ typedef struct {
     /* the SOP's steps and reports; NULL / false: not given */
     const char *as, *category, *reason, *into, *note, *at, *attendees, *file;
     const char *from, *to, *format, *month, *output;
+    int64_t document; /* document TICKET N: N; 0 when not given */
     bool confidential;
+    /* the telephone channel: call --from --name --text --record, calls --todo */
+    const char *caller_name, *text, *record;
+    bool todo;
 } invocation_t;
 
 /* Options a command may take, as bits of command_t.options. */
@@ -98,6 +102,8 @@ enum {
     OPT_PERIOD = 1 << 14, /* --from --to --month */
     OPT_FORMAT = 1 << 15,
     OPT_OUTPUT = 1 << 16,
+    OPT_CALLER = 1 << 17, /* --from NUMBER --name --text --record */
+    OPT_TODO = 1 << 18,
 };
 
 /* What follows a command's name, besides options. */
@@ -108,6 +114,7 @@ typedef enum {
     OPERANDS_VERIFY,  /* the word "verify" (audit verify) */
     OPERANDS_COMMAND, /* at most one command name (help) */
     OPERANDS_REPORT,  /* agenda, responses or summary */
+    OPERANDS_DOCUMENT, /* a ticket and the number of one of its documents */
 } operands_t;
 
 typedef struct command command_t;
@@ -144,6 +151,11 @@ static int run_help(const command_t *cmd, const invocation_t *inv, const aduan_c
 static int print_step(const json_t *body);
 static int print_overdue(const json_t *body);
 static int run_report(const command_t *cmd, const invocation_t *inv, const aduan_config_t *config);
+static int run_document(const command_t *cmd, const invocation_t *inv,
+                        const aduan_config_t *config);
+static int print_call(const json_t *body);
+static int print_calls(const json_t *body);
+static int print_called(const json_t *body);
 
 /* The steps of the SOP: one request each, as the staff member the OS user maps to. */
 #define STEP(cmd, opts, syn, sum, text)                                                           \
@@ -179,6 +191,20 @@ static const command_t commands[] = {
                 "its record, then every message of its thread, its attachments, what the\n"
                 "outbox sent or still holds for it, and its audit trail.",
         .print = print_show,
+        .needs_config = true,
+    },
+    {
+        .name = "document",
+        .request = "document",
+        .options = OPT_OUTPUT,
+        .operands = OPERANDS_DOCUMENT,
+        .synopsis = "document TICKET N [--output FILE]",
+        .summary = "fetch a complaint's document: the minutes, a response",
+        .help = "Writes document N of TICKET (1 is the first, as show lists them under\n"
+                "Documents: the minutes of the meeting, the written responses) to --output,\n"
+                "or to stdout (a PDF only when stdout is not a terminal). With --json, the\n"
+                "document's record with its bytes in base64.",
+        .run = run_document,
         .needs_config = true,
     },
     {
@@ -273,6 +299,55 @@ static const command_t commands[] = {
          "(an SMS delivery report or an SMTP acceptance does it automatically)."),
     STEP("archive", 0, "archive TICKET [--as ID]", "help desk: archive a delivered complaint",
          "Step 8 of the SOP (help desk): the file of TICKET is closed."),
+    STEP("transcribe", OPT_FILE, "transcribe TICKET --file F [--as ID]",
+         "help desk: type in a paper form the OCR could not read",
+         "For a suggestion-box form read with too little confidence (box.min_confidence;\n"
+         "show says incomplete: 1): the text typed from the paper (a UTF-8 file) becomes\n"
+         "the complaint's text and clears the flag. The OCR's reading stays in the thread.\n"
+         "Only while the complaint is recorded, before verify."),
+    {
+        .name = "call",
+        .request = "call",
+        .options = OPT_AS | OPT_CALLER | OPT_FILE,
+        .synopsis = "call --from NUMBER [--name NAME] --text TEXT|--file F [--record ID] "
+                    "[--as ID]",
+        .summary = "help desk: record what a caller said; it becomes a complaint",
+        .help = "Step 2 of the SOP for a telephone call: what the caller said (--text, or a\n"
+                "UTF-8 --file) becomes a complaint with a ticket, from NUMBER (0812...,\n"
+                "+62...). --record names the call in the call log (aduanctl calls), so that\n"
+                "the log shows its ticket; the same --record twice is the same ticket. The\n"
+                "caller hears back by SMS on a mobile; for a landline the help desk gets a\n"
+                "call-back task (aduanctl calls --todo) when the response is ready.",
+        .print = print_call,
+        .needs_config = true,
+    },
+    {
+        .name = "calls",
+        .request = "calls",
+        .options = OPT_LIMIT | OPT_STATUS | OPT_PERIOD | OPT_TODO,
+        .synopsis = "calls [--status answered|missed] [--from D [--to D] | --month YYYY-MM] "
+                    "[--limit N] | calls --todo",
+        .summary = "the call log, or with --todo the call-backs the help desk owes",
+        .help = "Lists the telephone calls, newest first: when, the caller, answered or\n"
+                "missed (busy and failed count as missed), how long, the record id, and the\n"
+                "ticket when a note was taken (aduanctl call --record). --from alone is\n"
+                "that day. --todo lists the call-back tasks not yet done: responses to\n"
+                "callers without a mobile, to be read out on the phone (then: called TASK).",
+        .print = print_calls,
+        .needs_config = true,
+    },
+    {
+        .name = "called",
+        .request = "called",
+        .options = OPT_AS | OPT_NOTE,
+        .operands = OPERANDS_TICKET,
+        .synopsis = "called TASK [--note N] [--as ID]",
+        .summary = "help desk: a call-back task is done",
+        .help = "The caller of call-back TASK (aduanctl calls --todo) was called and told;\n"
+                "for a response that is its delivery (SOP step 7).",
+        .print = print_called,
+        .needs_config = true,
+    },
     {
         .name = "overdue",
         .request = "overdue",
@@ -301,20 +376,6 @@ static const command_t commands[] = {
         .needs_config = true,
     },
     {
-        .name = "watch",
-        .options = OPT_COUNT,
-        .synopsis = "watch [--count N] [--timeout MS]",
-        .summary = "print events as they happen",
-        .help = "Prints one line per event published by the core (bus.events): time,\n"
-                "topic, ticket and detail; with --json one JSON object per line. Runs\n"
-                "until interrupted (SIGINT, SIGTERM), after N events with --count, or\n"
-                "after MS milliseconds without an event with --timeout (exit 0).\n"
-                "Events published before watch has connected are not seen.",
-        .run = run_watch,
-        .needs_config = true,
-        .timeout_help = "stop after MS milliseconds without an event (default: never)",
-    },
-    {
         .name = "keygen",
         .options = OPT_OUTPUT,
         .operands = OPERANDS_WORDS,
@@ -327,6 +388,20 @@ static const command_t commands[] = {
                 "pair: bus.curve_cert on its host, NAME.key into the core's\n"
                 "bus.curve_allow_dir. An existing pair is never overwritten.",
         .run = run_keygen,
+    },
+    {
+        .name = "watch",
+        .options = OPT_COUNT,
+        .synopsis = "watch [--count N] [--timeout MS]",
+        .summary = "print events as they happen",
+        .help = "Prints one line per event published by the core (bus.events): time,\n"
+                "topic, ticket and detail; with --json one JSON object per line. Runs\n"
+                "until interrupted (SIGINT, SIGTERM), after N events with --count, or\n"
+                "after MS milliseconds without an event with --timeout (exit 0).\n"
+                "Events published before watch has connected are not seen.",
+        .run = run_watch,
+        .needs_config = true,
+        .timeout_help = "stop after MS milliseconds without an event (default: never)",
     },
     {
         .name = "help",
@@ -364,6 +439,10 @@ enum {
     KEY_MONTH,
     KEY_FORMAT,
     KEY_OUTPUT,
+    KEY_NAME,
+    KEY_TEXT,
+    KEY_RECORD,
+    KEY_TODO,
 };
 
 typedef struct {
@@ -449,6 +528,25 @@ static const option_t options[] = {
      .opt = {"output", required_argument, NULL, KEY_OUTPUT},
      .arg = "FILE",
      .help = "write the CSV or PDF to FILE"},
+    {.bit = OPT_CALLER,
+     .opt = {"from", required_argument, NULL, KEY_FROM},
+     .arg = "NUMBER",
+     .help = "the caller's number (0812..., +62...)"},
+    {.bit = OPT_CALLER,
+     .opt = {"name", required_argument, NULL, KEY_NAME},
+     .arg = "NAME",
+     .help = "the caller's name, as they gave it"},
+    {.bit = OPT_CALLER,
+     .opt = {"text", required_argument, NULL, KEY_TEXT},
+     .arg = "TEXT",
+     .help = "what the caller said (or --file)"},
+    {.bit = OPT_CALLER,
+     .opt = {"record", required_argument, NULL, KEY_RECORD},
+     .arg = "ID",
+     .help = "the call's record id in the call log"},
+    {.bit = OPT_TODO,
+     .opt = {"todo", no_argument, NULL, KEY_TODO},
+     .help = "the call-back tasks not yet done"},
     {.opt = {"config", required_argument, NULL, 'c'},
      .arg = "FILE",
      .help = "configuration file (default: $ADUAN_CONFIG, else " DEFAULT_CONFIG ")"},
@@ -584,6 +682,9 @@ static int take_option(int key, const char *value, const char *where, invocation
     case KEY_CONFIDENTIAL:
         inv->confidential = true;
         return 0;
+    case KEY_TODO:
+        inv->todo = true;
+        return 0;
     default:
         break;
     }
@@ -597,7 +698,8 @@ static int take_option(int key, const char *value, const char *where, invocation
         {KEY_ATTENDEES, &inv->attendees}, {KEY_FILE, &inv->file},
         {KEY_FROM, &inv->from},     {KEY_TO, &inv->to},
         {KEY_MONTH, &inv->month},   {KEY_FORMAT, &inv->format},
-        {KEY_OUTPUT, &inv->output},
+        {KEY_OUTPUT, &inv->output}, {KEY_NAME, &inv->caller_name},
+        {KEY_TEXT, &inv->text},     {KEY_RECORD, &inv->record},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         if (strings[i].key == key) {
@@ -705,6 +807,21 @@ static const command_t *parse_command_line(int argc, char **argv, invocation_t *
             if (*p >= 'a' && *p <= 'z')
                 *p = (char)(*p - 'a' + 'A');
         break;
+    case OPERANDS_DOCUMENT: {
+        char *end = NULL;
+        long long n = nrest == 2 ? strtoll(rest[1], &end, 10) : 0;
+        if (nrest != 2 || !end || *end || n < 1) {
+            fprintf(stderr, "%s: expected TICKET N (N from 1, as show lists the documents)\n",
+                    where);
+            goto usage;
+        }
+        inv->document = n;
+        inv->operand = join_words(rest, 1);
+        for (char *p = inv->operand; *p; p++)
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        break;
+    }
     case OPERANDS_WORDS:
         if (nrest < 1) {
             fprintf(stderr, "%s: what should be searched for?\n", where);
@@ -1324,6 +1441,54 @@ static void show_audit(const json_t *rows)
         TABLE_OF(cols, rows, 2);
 }
 
+/* What the SOP added: meetings, documents (numbered for `aduanctl document`), responses. */
+static void show_sop(const json_t *c)
+{
+    static const column_t meeting_cols[] = {
+        {"HELD", 16, false, "held_at", CELL_TEXT},
+        {"BY", 12, false, "staff_id", CELL_TEXT},
+        {"ATTENDEES", 0, false, "attendees", CELL_TEXT},
+    };
+    const json_t *meetings = json_object_get(c, "meetings");
+    if (json_array_size(meetings) && section("Meetings", meetings))
+        TABLE_OF(meeting_cols, meetings, 2);
+    static const column_t document_cols[] = {
+        {"N", 3, true, "number", CELL_TEXT},
+        {"KIND", 9, false, "kind", CELL_TEXT},
+        {"NAME", 32, false, "name", CELL_TEXT},
+        {"TYPE", 26, false, "content_type", CELL_TEXT},
+        {"SIZE", 10, true, "size", CELL_SIZE},
+        {"BY", 12, false, "staff_id", CELL_TEXT},
+        {"AT", 0, false, "at", CELL_TIME},
+    };
+    const json_t *documents = json_object_get(c, "documents");
+    if (json_array_size(documents) && section("Documents", documents)) {
+        json_t *numbered = json_array();
+        size_t i;
+        const json_t *d;
+        json_array_foreach(documents, i, d) {
+            json_t *copy = json_copy((json_t *)d);
+            json_object_set_new(copy, "number", json_integer((json_int_t)i + 1));
+            json_array_append_new(numbered, copy);
+        }
+        TABLE_OF(document_cols, numbered, 2);
+        json_decref(numbered);
+        printf("  (aduanctl document %s N --output FILE fetches one)\n", FIELD(c, "ticket"));
+    }
+    static const column_t response_cols[] = {
+        {"NO.", 5, true, "number", CELL_TEXT},
+        {"YEAR", 4, true, "year", CELL_TEXT},
+        {"AT", 16, false, "at", CELL_TIME},
+        {"BY", 12, false, "staff_id", CELL_TEXT},
+        {"CHANNEL", 8, false, "channel", CELL_TEXT},
+        {"DELIVERED", 16, false, "delivered_at", CELL_TIME},
+        {"SUMMARY", 0, false, "summary", CELL_TEXT},
+    };
+    const json_t *responses = json_object_get(c, "responses");
+    if (json_array_size(responses) && section("Responses", responses))
+        TABLE_OF(response_cols, responses, 2);
+}
+
 static void labelled(const char *label, const char *value)
 {
     printf("%-14s ", label);
@@ -1358,6 +1523,7 @@ static int print_show(const json_t *c)
     }
     show_thread(json_object_get(c, "thread"));
     show_attachments(json_object_get(c, "attachments"));
+    show_sop(c);
     show_outbox(json_object_get(c, "outbox"));
     show_audit(json_object_get(c, "audit"));
     return CTL_OK;
@@ -1418,6 +1584,31 @@ static void stats_adapters(const json_t *adapters)
         printf("  none\n");
     else
         TABLE_OF(cols, adapters, 2);
+    /* each channel's own facts, as its adapter reports them: the modem's signal and
+       network, queues, its last error */
+    const json_t *a;
+    size_t i;
+    json_array_foreach(adapters, i, a) {
+        const json_t *status = json_object_get(a, "status");
+        if (!json_is_object(status) || json_object_size(status) == 0)
+            continue;
+        printf("\nAdapter ");
+        put_clean(stdout, FIELD(a, "channel"));
+        fputc(' ', stdout);
+        put_clean(stdout, FIELD(a, "account"));
+        fputc('\n', stdout);
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)status, key, v) {
+            char name[64];
+            snprintf(name, sizeof name, "%s", key);
+            for (char *c = name; *c; c++)
+                *c = *c == '_' ? ' ' : *c;
+            char *value = clean(FIELD(status, key), false);
+            stats_line(name, value);
+            free(value);
+        }
+    }
 }
 
 static int print_stats(const json_t *body)
@@ -1520,6 +1711,70 @@ static int print_step(const json_t *body)
     return CTL_OK;
 }
 
+static int print_call(const json_t *body)
+{
+    if (!json_is_object(body) || !json_object_get(body, "ticket"))
+        return unexpected("ticket");
+    put_clean(stdout, FIELD(body, "ticket"));
+    printf(strcmp(FIELD(body, "disposition"), "duplicate") == 0
+               ? ": this note was recorded already"
+               : ": recorded");
+    printf("; tell the caller the ticket number. Replies go %s.\n",
+           strcmp(FIELD(body, "replies"), "sms") == 0
+               ? "by SMS to their mobile"
+               : "by a call-back (aduanctl calls --todo)");
+    return CTL_OK;
+}
+
+static int print_calls(const json_t *body)
+{
+    static const column_t call_cols[] = {
+        {"WHEN", 16, false, "at", CELL_TIME},
+        {"STATUS", 8, false, "status", CELL_TEXT},
+        {"SECONDS", 7, true, "seconds", CELL_TEXT},
+        {"FROM", 34, false, "from_addr", CELL_SENDER},
+        {"LINE", 8, false, "line", CELL_TEXT},
+        {"TICKET", 20, false, "ticket", CELL_TEXT},
+        {"RECORD", 0, false, "record", CELL_TEXT},
+    };
+    static const column_t task_cols[] = {
+        {"TASK", 6, true, "id", CELL_TEXT},
+        {"SINCE", 16, false, "created_at", CELL_TIME},
+        {"TICKET", 20, false, "ticket", CELL_TEXT},
+        {"CALL", 34, false, "to_addr", CELL_TEXT},
+        {"TO SAY", 0, false, "text", CELL_TEXT},
+    };
+    const json_t *tasks = json_object_get(body, "tasks"), *calls = json_object_get(body, "calls");
+    if (json_is_array(tasks)) {
+        if (json_array_size(tasks) == 0)
+            printf("No call-backs to make.\n");
+        else
+            TABLE_OF(task_cols, tasks, 0);
+        return CTL_OK;
+    }
+    if (!json_is_array(calls))
+        return unexpected("calls");
+    if (json_array_size(calls) == 0)
+        printf("No calls.\n");
+    else
+        TABLE_OF(call_cols, calls, 0);
+    return CTL_OK;
+}
+
+static int print_called(const json_t *body)
+{
+    if (!json_is_object(body) || !json_object_get(body, "task"))
+        return unexpected("task");
+    printf("Call-back %s done", FIELD(body, "task"));
+    if (*FIELD(body, "ticket")) {
+        printf(" (");
+        put_clean(stdout, FIELD(body, "ticket"));
+        printf(")");
+    }
+    printf(".\n");
+    return CTL_OK;
+}
+
 static int print_overdue(const json_t *body)
 {
     static const column_t cols[] = {
@@ -1573,24 +1828,27 @@ static void print_report_table(const json_t *body)
     json_decref(objects);
 }
 
-/* Writes bytes to --output, or to stdout when that is not a terminal (PDF). */
-static int write_report(const invocation_t *inv, const void *data, size_t size, bool binary)
+/* Writes bytes to --output, or to stdout when that is not a terminal (PDF). what names
+   the command in a failure ("report"). */
+static int write_report(const invocation_t *inv, const char *what, const void *data,
+                        size_t size, bool binary)
 {
     FILE *out = stdout;
     if (inv->output) {
         out = fopen(inv->output, "wbe");
         if (!out) {
-            fprintf(stderr, PROGRAM " report: %s: %s\n", inv->output, strerror(errno));
+            fprintf(stderr, PROGRAM " %s: %s: %s\n", what, inv->output, strerror(errno));
             return CTL_FAIL;
         }
     } else if (binary && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, PROGRAM " report: a PDF is not for the terminal: use --output FILE\n");
+        fprintf(stderr, PROGRAM " %s: a PDF is not for the terminal: use --output FILE\n",
+                what);
         return CTL_FAIL;
     }
     bool ok = fwrite(data, 1, size, out) == size;
     ok = (out == stdout ? fflush(out) == 0 : fclose(out) == 0) && ok;
     if (!ok) {
-        fprintf(stderr, PROGRAM " report: cannot write the report: %s\n", strerror(errno));
+        fprintf(stderr, PROGRAM " %s: cannot write: %s\n", what, strerror(errno));
         return CTL_FAIL;
     }
     return CTL_OK;
@@ -1616,7 +1874,7 @@ static int run_report(const command_t *cmd, const invocation_t *inv, const aduan
     const char *text = json_string_value(json_object_get(body, "content"));
     const char *b64 = json_string_value(json_object_get(body, "content_base64"));
     if (text) {
-        status = write_report(inv, text, strlen(text), false);
+        status = write_report(inv, "report", text, strlen(text), false);
     } else if (b64) {
         size_t len = strlen(b64);
         unsigned char *pdf = xmalloc(len / 4 * 3 + 1);
@@ -1626,12 +1884,40 @@ static int run_report(const command_t *cmd, const invocation_t *inv, const aduan
         } else {
             size_t size = (size_t)n - (len > 0 && b64[len - 1] == '=') -
                           (len > 1 && b64[len - 2] == '=');
-            status = write_report(inv, pdf, size, true);
+            status = write_report(inv, "report", pdf, size, true);
         }
         free(pdf);
     } else {
         status = unexpected("content");
     }
+    json_decref(body);
+    return status;
+}
+
+/* document TICKET N: the bytes to --output or stdout; with --json the record as it came. */
+static int run_document(const command_t *cmd, const invocation_t *inv,
+                        const aduan_config_t *config)
+{
+    if (inv->json)
+        return run_request(cmd, inv, config);
+    json_t *body;
+    int status = ask(cmd, inv, config, &body);
+    if (status != CTL_OK)
+        return status;
+    const char *b64 = json_string_value(json_object_get(body, "content_base64"));
+    size_t len = b64 ? strlen(b64) : 0;
+    unsigned char *data = xmalloc(len / 4 * 3 + 1);
+    int n = b64 ? EVP_DecodeBlock(data, (const unsigned char *)b64, (int)len) : -1;
+    if (n < 0) {
+        status = unexpected("content_base64");
+    } else {
+        size_t size = (size_t)n - (len > 0 && b64[len - 1] == '=') -
+                      (len > 1 && b64[len - 2] == '=');
+        const char *type = json_string_value(json_object_get(body, "content_type"));
+        status = write_report(inv, "document", data, size,
+                              !type || strncmp(type, "text/", 5) != 0);
+    }
+    free(data);
     json_decref(body);
     return status;
 }
@@ -1711,6 +1997,8 @@ static json_t *request_args(const command_t *cmd, const invocation_t *inv)
     json_t *args = json_object();
     if (inv->confidential)
         json_object_set_new(args, "confidential", json_true());
+    if (inv->todo)
+        json_object_set_new(args, "todo", json_true());
     if (inv->file) {
         char where[64];
         snprintf(where, sizeof where, PROGRAM " %s", cmd->name);
@@ -1721,6 +2009,8 @@ static json_t *request_args(const command_t *cmd, const invocation_t *inv)
     }
     if (inv->limit >= 0)
         json_object_set_new(args, "limit", json_integer(inv->limit));
+    if (inv->document > 0)
+        json_object_set_new(args, "number", json_integer(inv->document));
     if (inv->offset >= 0)
         json_object_set_new(args, "offset", json_integer(inv->offset));
     const struct {
@@ -1728,8 +2018,12 @@ static json_t *request_args(const command_t *cmd, const invocation_t *inv)
     } strings[] = {
         {"channel", inv->channel},
         {"status", inv->status},
-        {cmd->operands == OPERANDS_TICKET ? "ticket" : "query",
-         cmd->operands == OPERANDS_TICKET || cmd->operands == OPERANDS_WORDS ? inv->operand : NULL},
+        {cmd->operands == OPERANDS_TICKET || cmd->operands == OPERANDS_DOCUMENT ? "ticket"
+                                                                                : "query",
+         cmd->operands == OPERANDS_TICKET || cmd->operands == OPERANDS_WORDS ||
+                 cmd->operands == OPERANDS_DOCUMENT
+             ? inv->operand
+             : NULL},
         {"report", cmd->operands == OPERANDS_REPORT ? inv->operand : NULL},
         {"as", inv->as},
         {"category", inv->category},
@@ -1742,6 +2036,9 @@ static json_t *request_args(const command_t *cmd, const invocation_t *inv)
         {"to", inv->to},
         {"month", inv->month},
         {"format", inv->format},
+        {"name", inv->caller_name},
+        {"text", inv->text},
+        {"record", inv->record},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         if (!strings[i].value)

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
@@ -47,6 +48,12 @@ extern const aduan_channel_t aduan_channel_sms;
 #ifdef ADUAN_WITH_EMAIL
 extern const aduan_channel_t aduan_channel_email;
 #endif
+#ifdef ADUAN_WITH_PHONE
+extern const aduan_channel_t aduan_channel_phone;
+#endif
+#ifdef ADUAN_WITH_BOX
+extern const aduan_channel_t aduan_channel_box;
+#endif
 
 typedef struct {
     const char *name;
@@ -65,8 +72,16 @@ static const component_t components[] = {
 #else
     {.name = "email"},
 #endif
+#ifdef ADUAN_WITH_PHONE
+    {.name = "phone", .channel = &aduan_channel_phone},
+#else
     {.name = "phone"},
+#endif
+#ifdef ADUAN_WITH_BOX
+    {.name = "box", .channel = &aduan_channel_box},
+#else
     {.name = "box"},
+#endif
 };
 #define COMPONENT_COUNT (sizeof components / sizeof components[0])
 
@@ -168,6 +183,9 @@ int main(int argc, char **argv)
        ~130 bytes per intake (150 MiB after a million). The few threads here do not
        contend for it. */
     mallopt(M_ARENA_MAX, 1);
+    /* Without TZ, glibc stats /etc/localtime on every mktime/localtime: 160 calls per
+       intake were seen. Named once, the zone is read once. */
+    setenv("TZ", ":/etc/localtime", 0);
     const char *path = getenv("ADUAN_CONFIG") ? getenv("ADUAN_CONFIG") : DEFAULT_CONFIG;
     const char *only = NULL;
     bool check = false;

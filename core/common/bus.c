@@ -201,9 +201,10 @@ typedef struct {
       .max = SIZE_MAX }
 #define FIELDS(a) .fields = (a), .field_count = sizeof(a) / sizeof((a)[0])
 
-static const char *const intent_words[] = {"complaint", "status", "bounce", NULL};
+static const char *const intent_words[] = {"complaint", "status", "bounce", "call", NULL};
 static const char *const disposition_words[] = {"new",         "followup", "duplicate", "status",
-                                                "quarantined", "bounce",   NULL};
+                                                "quarantined", "bounce",   "logged",    NULL};
+static const char *const call_status_words[] = {"answered", "missed", "busy", "failed", NULL};
 static const char *const deliver_kind_words[] = {"ack",    "notice",   "response",
                                                  "status", "reminder", NULL};
 static const char *const result_words[] = {"sent", "delivered", "temporary", "permanent", NULL};
@@ -236,6 +237,9 @@ static const field_t intake_fields[] = {
     LINE(intake, message_ref, 998, OPT),
     UINT(intake, flags, OPT),
     LINE(intake, quarantine_reason, 512, OPT),
+    ENUM(intake, call_status, call_status_words, OPT),
+    UINT(intake, call_seconds, OPT),
+    LINE(intake, reply_channel, 32, OPT),
     BYTES(intake, raw), /* bounded by the message's maximum only */
 };
 

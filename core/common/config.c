@@ -97,6 +97,7 @@ typedef struct {
 static int check_ticket_prefix(const char *value, char *why, size_t whylen);
 static int check_holidays(const char *value, char *why, size_t whylen);
 static int check_phone(const char *value, char *why, size_t whylen);
+static int check_phone_prefixes(const char *value, char *why, size_t whylen);
 static int check_email(const char *value, char *why, size_t whylen);
 static int check_user(const char *value, char *why, size_t whylen);
 static int check_email_or_empty(const char *value, char *why, size_t whylen);
@@ -318,10 +319,69 @@ static const config_key_t keys[] = {
      .offset = CFG(phone.enabled), .help = "Run the phone adapter"},
     {.section = "phone", .key = "account", .type = KEY_STRING, .def = "phone",
      .offset = CFG(phone.account), .help = "Account name in the registry (line)"},
+    {.section = "phone", .key = "cdr_file", .type = KEY_PATH, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(phone.cdr_file),
+     .help = "Asterisk Master.csv to follow as it grows (rotation handled); empty: none"},
+    {.section = "phone", .key = "position_file", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/phone-cdr.pos", .flags = KEY_MAY_BE_EMPTY,
+     .offset = CFG(phone.position_file), .help = "How far the call records were read"},
+    {.section = "phone", .key = "modem_calls", .type = KEY_BOOL, .def = "yes",
+     .offset = CFG(phone.modem_calls),
+     .help = "Also log the calls the SMS modem saw (calls.csv in sms.spill_dir)"},
+    {.section = "phone", .key = "invite_missed", .type = KEY_BOOL, .def = "no",
+     .offset = CFG(phone.invite_missed),
+     .help = "A missed call from a mobile gets an SMS inviting the caller to write or call again"},
+    {.section = "phone", .key = "mobile_prefixes", .type = KEY_STRING, .def = "+628",
+     .check = check_phone_prefixes, .bounds_doc = "+ and digits, ...",
+     .offset = CFG(phone.mobile_prefixes),
+     .help = "E.164 prefixes of mobile numbers (SMS replies; others get a call-back), comma-separated"},
     {.section = "box", .key = "enabled", .type = KEY_BOOL, .def = "no",
      .offset = CFG(box.enabled), .help = "Run the complaint-box (scanned forms) adapter"},
     {.section = "box", .key = "account", .type = KEY_STRING, .def = "box",
      .offset = CFG(box.account), .help = "Account name in the registry (box location)"},
+    {.section = "box", .key = "scan_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/box/scan", .flags = KEY_MAY_BE_EMPTY, .offset = CFG(box.scan_dir),
+     .help = "Folder the scanner drops PNG, JPEG, TIFF and PDF files into"},
+    {.section = "box", .key = "processed_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/box/processed", .flags = KEY_MAY_BE_EMPTY,
+     .offset = CFG(box.processed_dir), .help = "Registered files are moved here after the ACK"},
+    {.section = "box", .key = "quarantine_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/box/quarantine", .flags = KEY_MAY_BE_EMPTY,
+     .offset = CFG(box.quarantine_dir),
+     .help = "Unreadable files are moved here, each with <name>.reason.txt"},
+    {.section = "box", .key = "outgoing_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/box/outgoing", .flags = KEY_MAY_BE_EMPTY,
+     .offset = CFG(box.outgoing_dir),
+     .help = "Letters (PDF) to print for complainants who left no contact"},
+    {.section = "box", .key = "work_dir", .type = KEY_PATH, .def = "",
+     .def_doc = "<state_dir>/box/work", .flags = KEY_MAY_BE_EMPTY, .offset = CFG(box.work_dir),
+     .help = "Where the OCR helper leaves page images for the adapter"},
+    {.section = "box", .key = "languages", .type = KEY_STRING, .def = "ind+eng",
+     .offset = CFG(box.languages), .help = "Tesseract languages (tesseract-ocr-ind, -eng)"},
+    {.section = "box", .key = "min_confidence", .type = KEY_INT, .min = 0, .max = 100,
+     .def = "60", .offset = CFG(box.min_confidence),
+     .help = "OCR confidence below this flags the form for the help desk to type in"},
+    {.section = "box", .key = "max_pixels", .type = KEY_INT, .min = 1000000,
+     .max = 400000000, .def = "60000000", .offset = CFG(box.max_pixels),
+     .help = "A page larger than this is refused before it is decoded (A4 at 600 dpi: 35 M)"},
+    {.section = "box", .key = "max_pages", .type = KEY_INT, .min = 1, .max = 200, .def = "20",
+     .offset = CFG(box.max_pages), .help = "Pages of one file read at most"},
+    {.section = "box", .key = "max_file_bytes", .type = KEY_INT, .min = 65536,
+     .max = 256 << 20, .def = "26214400", .offset = CFG(box.max_file_bytes),
+     .help = "Larger files are quarantined unread; below bus.max_message_bytes"},
+    {.section = "box", .key = "pdf_dpi", .type = KEY_INT, .min = 72, .max = 600, .def = "300",
+     .offset = CFG(box.pdf_dpi), .help = "Resolution PDF pages are rasterised at for OCR"},
+    {.section = "box", .key = "stable_ms", .type = KEY_DURATION, .unit = UNIT_MS, .min = 0,
+     .max = 600000, .def = "1000", .offset = CFG(box.stable_ms),
+     .help = "A file is taken once written and closed and its size held this long"},
+    {.section = "box", .key = "ocr_timeout_s", .type = KEY_DURATION, .unit = UNIT_S, .min = 5,
+     .max = 3600, .def = "300", .offset = CFG(box.ocr_timeout_s),
+     .help = "A file the OCR takes longer on is quarantined"},
+    {.section = "box", .key = "letter_address", .type = KEY_STRING, .def = "",
+     .flags = KEY_MAY_BE_EMPTY, .offset = CFG(box.letter_address),
+     .help = "Letterhead: the office's address, under core.office_name"},
+    {.section = "box", .key = "letter_signer", .type = KEY_STRING, .def = "Kepala Dinas",
+     .offset = CFG(box.letter_signer), .help = "Who signs the letters (a title)"},
 
     /* [staff.<id>], any number; <id> is [a-z0-9_-]+ */
     {.section = STAFF_SECTION, .key = "name", .type = KEY_STRING, .flags = KEY_REQUIRED,
@@ -676,6 +736,26 @@ static int check_phone(const char *value, char *why, size_t whylen)
     if (!ok) {
         snprintf(why, whylen, "\"%s\" is not an E.164 number (+ and 7 to 15 digits)", value);
         return -1;
+    }
+    return 0;
+}
+
+/* "+628, +6288": E.164 prefixes, comma-separated. */
+static int check_phone_prefixes(const char *value, char *why, size_t whylen)
+{
+    for (const char *p = value; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t len = strcspn(p, ", ");
+        bool ok = len == 0 || (p[0] == '+' && len >= 2 && len <= 16);
+        for (size_t i = 1; ok && i < len; i++)
+            ok = is_digit(p[i]);
+        if (!ok) {
+            snprintf(why, whylen, "\"%.*s\" is not the start of an E.164 number (+ and digits)",
+                     (int)len, p);
+            return -1;
+        }
+        p += len;
     }
     return 0;
 }

@@ -171,12 +171,69 @@ static void reply_context_init(reply_context_t *ctx, aduan_store_t *store, const
     ctx->vars[i] = (aduan_template_var_t){NULL, NULL};
 }
 
-/* Queues an automatic reply to the sender of the intake through its own channel. */
+/*  Where a reply to the intake goes: back through its own channel, or where the channel
+    said (INTAKE.reply_channel: a paper form naming a mobile number is answered by SMS).
+    A channel that answers on paper (reply_channel its own name, no address) gets its
+    account as the address: the notice board where the box stands. False: nobody to
+    answer. */
+static bool reply_route(aduan_store_t *store, const aduan_msg_t *m, const char **channel,
+                        const char **account, const char **to_addr)
+{
+    const aduan_config_t *cfg = aduan_store_config(store);
+    const char *via = m->intake.reply_channel;
+    bool has_addr = m->intake.from_addr && *m->intake.from_addr;
+    *channel = m->intake.channel;
+    *account = m->intake.account;
+    *to_addr = m->intake.from_addr;
+    if (!via || !*via || strcmp(via, m->intake.channel) == 0) {
+        if (has_addr)
+            return true;
+        if (!via || !*via)
+            return false; /* nobody to answer */
+        *to_addr = m->intake.account && *m->intake.account ? m->intake.account
+                                                           : m->intake.channel;
+        return true;
+    }
+    if (!has_addr)
+        return false;
+    /* only the channels that carry a reply to an address of the citizen's */
+    if (strcmp(via, "sms") != 0 && strcmp(via, "email") != 0) {
+        log_warn("core", "%s intake names reply channel '%s': answered through %s",
+                 m->intake.channel, via, m->intake.channel);
+        return true;
+    }
+    *channel = via;
+    *account = strcmp(via, "sms") == 0 ? cfg->sms.account : cfg->email.account;
+    return true;
+}
+
+/*  References of a reply (RFC 5322 3.6.4): the intake's References, then its own
+    Message-ID, so that a mail client keeps the whole conversation in one thread. The oldest
+    ids are dropped, whole, when they do not fit in outlen. "" when there is none. */
+static void reply_references(const aduan_msg_t *m, char *out, size_t outlen)
+{
+    const char *refs = m->intake.references ? m->intake.references : "";
+    const char *own = m->intake.message_ref ? m->intake.message_ref : "";
+    out[0] = '\0';
+    if (strlen(own) + 1 > outlen)
+        return;
+    size_t need = strlen(refs) + 1 + strlen(own) + 1;
+    while (*refs && need > outlen) { /* drop the oldest id */
+        const char *next = refs + strcspn(refs, " ");
+        next += strspn(next, " ");
+        need -= (size_t)(next - refs);
+        refs = next;
+    }
+    snprintf(out, outlen, "%s%s%s", refs, *refs && *own ? " " : "", own);
+}
+
+/* Queues an automatic reply to the sender of the intake (see reply_route). */
 static int queue_reply(aduan_store_t *store, const aduan_msg_t *intake, int64_t complaint_id,
                        const char *kind, const char *template_name, const char *fallback,
                        reply_context_t *ctx)
 {
-    if (!intake->intake.from_addr || !*intake->intake.from_addr)
+    const char *channel, *account, *to_addr;
+    if (!reply_route(store, intake, &channel, &account, &to_addr))
         return 0; /* nobody to answer (a paper form without a contact, say) */
     if (intake->intake.flags & ADUAN_INTAKE_AUTOMATIC) {
         log_info("core", "%s no automatic reply to automatic %s mail from=%s", ctx->ticket,
@@ -184,22 +241,27 @@ static int queue_reply(aduan_store_t *store, const aduan_msg_t *intake, int64_t 
         return 0;
     }
     aduan_rendered_t r = {0};
-    aduan_registry_render(store, template_name, intake->intake.channel, ctx->vars, fallback, &r);
+    aduan_registry_render(store, template_name, channel, ctx->vars, fallback, &r);
     char subject[1024];
     snprintf(subject, sizeof subject, "%s", r.subject);
+    char references[2048];
+    reply_references(intake, references, sizeof references);
+    bool letter = !intake->intake.from_addr || !*intake->intake.from_addr;
     aduan_outbox_item_t item = {
         .complaint_id = complaint_id,
         .ticket = ctx->ticket,
         .kind = kind,
-        .channel = intake->intake.channel,
-        .account = intake->intake.account,
-        .to_addr = intake->intake.from_addr,
+        .channel = channel,
+        .account = account,
+        .to_addr = to_addr,
         .to_name = intake->intake.from_name,
         .subject = subject,
         .body = r.text,
         .in_reply_to = intake->intake.message_ref,
-        .references = intake->intake.message_ref,
-        .automatic = true,
+        .references = references[0] ? references : NULL,
+        /* the daily limit of automatic replies protects a sender's address; a letter on
+           the notice board has none, and every form of the day gets its own */
+        .automatic = !letter,
     };
     int64_t id = 0;
     int rc = aduan_outbox_queue(store, &item, &id);
@@ -452,7 +514,10 @@ static int take_new(aduan_store_t *store, const aduan_msg_t *m, int64_t now,
         sqlite3_bind_null(st, 7);
     aduan_bind_text(st, 8, m->intake.subject);
     aduan_bind_text(st, 9, m->intake.text);
-    sqlite3_bind_int(st, 10, (m->intake.flags & ADUAN_INTAKE_INCOMPLETE) ? 1 : 0);
+    /* a text the help desk must type in again is as incomplete as an SMS missing parts */
+    sqlite3_bind_int(st, 10,
+                     (m->intake.flags & (ADUAN_INTAKE_INCOMPLETE | ADUAN_INTAKE_TRANSCRIBE)) ? 1
+                                                                                           : 0);
     aduan_bind_text_or_null(st, 11, raw_sha);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -2;
@@ -467,8 +532,9 @@ static int take_new(aduan_store_t *store, const aduan_msg_t *m, int64_t now,
     char masked[ADUAN_MASK_MAX];
     aduan_mask_address(m->intake.from_addr, masked, sizeof masked);
     char audit[512];
-    snprintf(audit, sizeof audit, "channel=%s from=%s%s", m->intake.channel, masked,
-             (m->intake.flags & ADUAN_INTAKE_INCOMPLETE) ? " incomplete" : "");
+    snprintf(audit, sizeof audit, "channel=%s from=%s%s%s", m->intake.channel, masked,
+             (m->intake.flags & ADUAN_INTAKE_INCOMPLETE) ? " incomplete" : "",
+             (m->intake.flags & ADUAN_INTAKE_TRANSCRIBE) ? " needs-transcription" : "");
     if (aduan_audit_append(store, "gateway", result->complaint_id, "recorded", audit) != 0)
         return -2;
 
@@ -661,6 +727,8 @@ int aduan_registry_intake(aduan_store_t *store, const aduan_msg_t *m, const char
         return take_status_query(store, m, now, result);
     if (strcmp(m->intake.intent, "bounce") == 0)
         return take_bounce(store, m, peer, now, result);
+    if (strcmp(m->intake.intent, "call") == 0)
+        return aduan_registry_call(store, m, result, reason, reasonlen);
     if (strcmp(m->intake.intent, "complaint") != 0) {
         snprintf(reason, reasonlen, "unknown intent '%s'", m->intake.intent);
         return -1;

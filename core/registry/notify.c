@@ -10,6 +10,10 @@ void aduan_registry_render(aduan_store_t *store, const char *name, const char *c
 {
     const aduan_config_t *cfg = aduan_store_config(store);
     char variant[96], reason[256];
+    /* a telephone complaint is answered by SMS (or read out on a call-back): its texts
+       are the SMS ones (calls.c) */
+    if (channel && strcmp(channel, "phone") == 0)
+        channel = "sms";
     snprintf(variant, sizeof variant, "%s_%s", name, channel);
     if (aduan_template_render(cfg->templates.dir, cfg->templates.language, variant, vars, out,
                               reason, sizeof reason) == 0)

@@ -124,6 +124,16 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
 {
     int64_t now = aduan_store_now_ms(store);
     const char *status = "pending";
+    /* a telephone complaint is answered by SMS or by a call-back (calls.c) */
+    aduan_outbox_item_t routed;
+    aduan_call_route_t route = aduan_calls_route(store, item, &routed);
+    item = &routed;
+    if (route == ADUAN_CALL_ROUTE_NONE) {
+        *id_out = 0;
+        return 0;
+    }
+    if (route == ADUAN_CALL_ROUTE_CALLBACK)
+        status = "sent"; /* to the help desk, who calls; delivered when they did */
     if (item->automatic) {
         int over = over_daily_limit(store, item->to_addr, now);
         if (over < 0)
@@ -163,6 +173,8 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
         return -1;
     sqlite3_reset(st);
     *id_out = sqlite3_last_insert_rowid(aduan_store_db(store));
+    if (route == ADUAN_CALL_ROUTE_CALLBACK)
+        return aduan_calls_add_task(store, *id_out, item);
     return 0;
 }
 

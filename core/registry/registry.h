@@ -150,6 +150,12 @@ json_t *aduan_workflow_step(aduan_store_t *store, const char *step, const aduan_
 json_t *aduan_workflow_details(aduan_store_t *store, const char *ticket, char *reason,
                                size_t reasonlen);
 
+/*  `aduanctl document TICKET N`: the complaint's Nth document (minutes, responses, in the
+    order show lists them) with its bytes: {ticket, number, kind, name, content_type, size,
+    sha256, staff_id, at, content_base64}. Caller owns; NULL with reason. */
+json_t *aduan_workflow_document(aduan_store_t *store, const json_t *args, char *reason,
+                                size_t reasonlen);
+
 /*  A response row went out: "delivered" for any channel, "sent" for email (an SMTP
     acceptance), moves the complaint from responded to delivered. Looked for by the tick
     rather than hooked into outbox.c, so the outbox stays ignorant of the SOP. Inside the
@@ -186,6 +192,39 @@ int aduan_deadlines_tick(aduan_store_t *store);
 /* `aduanctl overdue`: open complaints past a deadline, oldest deadline first. */
 json_t *aduan_deadlines_overdue(aduan_store_t *store, const json_t *args, char *reason,
                                 size_t reasonlen);
+
+/* ---- the telephone channel (calls.c) ---------------------------------------------- */
+
+/*  A call record (INTAKE intent "call"): a row of the call log keyed by its record id
+    (message_ref); the same record again is "duplicate". A missed call from a mobile may
+    queue the invitation SMS (phone.invite_missed). A record that breaks the rules (not
+    E.164, no status) is quarantined. 0, or -2 on a database error. */
+int aduan_registry_call(aduan_store_t *store, const aduan_msg_t *intake,
+                        aduan_intake_result_t *result, char *reason, size_t reasonlen);
+
+typedef enum {
+    ADUAN_CALL_ROUTE_AS_IS,    /* queue *routed (a mobile: now on channel sms) */
+    ADUAN_CALL_ROUTE_CALLBACK, /* queue it as handed to the help desk, with a call-back task */
+    ADUAN_CALL_ROUTE_NONE,     /* nothing to queue: an acknowledgement to a landline */
+} aduan_call_route_t;
+
+/*  How an outbox item on channel "phone" reaches the caller: by SMS to a mobile, by a
+    call-back otherwise. Items of other channels come back as they are. */
+aduan_call_route_t aduan_calls_route(aduan_store_t *store, const aduan_outbox_item_t *item,
+                                     aduan_outbox_item_t *routed);
+/* The help desk's call-back task for the outbox row. 0 or -1. */
+int aduan_calls_add_task(aduan_store_t *store, int64_t outbox_id,
+                         const aduan_outbox_item_t *item);
+
+/*  `aduanctl call` (args from, name, text or file, record) and `aduanctl called` (args
+    task, note): staff commands with the signature of aduan_workflow_step. */
+json_t *aduan_calls_note(aduan_store_t *store, const aduan_staff_t *staff, const char *os_user,
+                         const json_t *args, bool *refused, char *reason, size_t reasonlen);
+json_t *aduan_calls_done(aduan_store_t *store, const aduan_staff_t *staff, const char *os_user,
+                         const json_t *args, bool *refused, char *reason, size_t reasonlen);
+/*  `aduanctl calls`: args status (answered|missed), from, to (YYYY-MM-DD), limit; or todo:
+    the open call-back tasks. */
+json_t *aduan_query_calls(aduan_store_t *store, const json_t *args, char *reason, size_t rl);
 
 /* ---- registers and reports (reports.c) --------------------------------------------- */
 

@@ -258,6 +258,37 @@ static const char *const migrations[] = {
     "  AND old.id <= (SELECT indexed_upto FROM search_progress)"
     "  BEGIN INSERT INTO message_fts(message_fts, rowid, subject, body)"
     "  VALUES ('delete', old.id, old.subject, old.body); END;",
+
+    /* the telephone channel (calls.c): every call record, noted or not, keyed by its id at
+       the source (Asterisk's uniqueid), and the call-backs owed to callers without a
+       mobile. A note that names a record (aduanctl call --record) is the complaint of
+       that call, whichever of the two arrives first. */
+    "CREATE TABLE call_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  record TEXT NOT NULL UNIQUE,"
+    "  account TEXT NOT NULL DEFAULT '',"
+    "  at INTEGER NOT NULL,"                 /* ms: when the call began, at the source */
+    "  logged_at INTEGER NOT NULL,"
+    "  from_addr TEXT NOT NULL DEFAULT '',"  /* E.164; '' when the number was withheld */
+    "  from_name TEXT NOT NULL DEFAULT '',"  /* as the caller id said it: text, never more */
+    "  status TEXT NOT NULL CHECK (status IN ('answered','missed','busy','failed')),"
+    "  seconds INTEGER NOT NULL DEFAULT 0,"
+    "  mobile INTEGER NOT NULL DEFAULT 0,"
+    "  invite_outbox_id INTEGER REFERENCES outbox(id)"
+    ") STRICT;"
+    "CREATE INDEX call_log_at ON call_log(at);"
+    "CREATE INDEX call_log_from ON call_log(from_addr, at);"
+    "CREATE TABLE call_task ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER REFERENCES complaint(id),"
+    "  outbox_id INTEGER NOT NULL UNIQUE REFERENCES outbox(id),"
+    "  to_addr TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  done_at INTEGER,"
+    "  done_by TEXT,"
+    "  note TEXT"
+    ") STRICT;"
+    "CREATE INDEX call_task_open ON call_task(created_at) WHERE done_at IS NULL;",
 };
 
 size_t aduan_schema_migration_count(void)

@@ -554,8 +554,44 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The response as an outbox row to the complainant, through the complaint's channel. */
-static int queue_response(step_ctx_t *ctx, const char *text, int64_t *outbox_id)
+/* Where the response goes. */
+typedef struct {
+    char channel[33];
+    char account[129];
+    char to_addr[321];
+} route_t;
+
+#define SQL_ACK_ROUTE                                                                      \
+    "SELECT channel, account, to_addr FROM outbox WHERE complaint_id = ?1 AND kind = 'ack'"  \
+    " ORDER BY id LIMIT 1"
+
+/*  The response goes the way the acknowledgement went: back through the complaint's own
+    channel, or where the channel said (a paper form naming a mobile number was answered
+    by SMS, one without a contact by a letter from the box, addressed to its notice
+    board). Without an acknowledgement (an automatic sender), the complaint's channel. */
+static int response_route(step_ctx_t *ctx, route_t *r)
+{
+    const complaint_t *c = ctx->c;
+    snprintf(r->channel, sizeof r->channel, "%s", c->channel);
+    snprintf(r->account, sizeof r->account, "%s", c->account ? c->account : "");
+    snprintf(r->to_addr, sizeof r->to_addr, "%s", c->from_addr ? c->from_addr : "");
+    sqlite3_stmt *st = aduan_store_stmt(ctx->store, SQL_ACK_ROUTE);
+    if (!st)
+        return -2;
+    sqlite3_bind_int64(st, 1, c->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(r->channel, sizeof r->channel, "%s", aduan_column_text(st, 0));
+        snprintf(r->account, sizeof r->account, "%s", aduan_column_text(st, 1));
+        snprintf(r->to_addr, sizeof r->to_addr, "%s", aduan_column_text(st, 2));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -2;
+}
+
+/* The response as an outbox row to the complainant (see response_route). */
+static int queue_response(step_ctx_t *ctx, const route_t *route, const char *text,
+                          int64_t *outbox_id)
 {
     complaint_t *c = ctx->c;
     aduan_template_var_t vars[] = {
@@ -567,18 +603,17 @@ static int queue_response(step_ctx_t *ctx, const char *text, int64_t *outbox_id)
         {NULL, NULL},
     };
     aduan_rendered_t r = {0};
-    aduan_registry_render(ctx->store, "response", c->channel, vars,
+    aduan_registry_render(ctx->store, "response", route->channel, vars,
                           "{{response}}\n\n{{office}} ({{ticket}})", &r);
-    /* TODO(box): the suggestion box answers with a letter PDF (reports.c can draw it)
-       once channels/box exists; until then its row carries the text for the box adapter
-       and the help desk confirms with `aduanctl delivered`. */
+    /* a box complaint without a contact: the box adapter draws the row as a letter (PDF)
+       to print; the help desk confirms the handing over with `aduanctl delivered` */
     aduan_outbox_item_t item = {
         .complaint_id = c->id,
         .ticket = c->ticket,
         .kind = "response",
-        .channel = c->channel,
-        .account = c->account,
-        .to_addr = c->from_addr,
+        .channel = route->channel,
+        .account = route->account,
+        .to_addr = route->to_addr,
         .to_name = c->from_name,
         .subject = r.subject,
         .body = r.text,
@@ -598,10 +633,15 @@ static int do_respond(step_ctx_t *ctx)
     if (rc != 0)
         return rc;
     const char *text = (const char *)up.data;
+    route_t route;
+    if (response_route(ctx, &route) != 0) {
+        free(up.data);
+        return -2;
+    }
     if (!up.text)
         rc = refuse(ctx, "%s: respond takes the text of the response (UTF-8); %s is a PDF",
                     ctx->c->ticket, up.name);
-    else if (strcmp(ctx->c->channel, "sms") == 0 && utf8_chars(text) > SMS_RESPONSE_MAX)
+    else if (strcmp(route.channel, "sms") == 0 && utf8_chars(text) > SMS_RESPONSE_MAX)
         rc = refuse(ctx, "%s: the response has %zu characters, more than %d for an SMS",
                     ctx->c->ticket, utf8_chars(text), SMS_RESPONSE_MAX);
     if (rc != 0) {
@@ -610,8 +650,8 @@ static int do_respond(step_ctx_t *ctx)
     }
     int64_t document_id = store_document(ctx, "response", &up);
     int64_t outbox_id = 0;
-    bool reachable = ctx->c->from_addr && *ctx->c->from_addr;
-    if (document_id <= 0 || (reachable && queue_response(ctx, text, &outbox_id) != 0)) {
+    bool reachable = route.to_addr[0] != '\0';
+    if (document_id <= 0 || (reachable && queue_response(ctx, &route, text, &outbox_id) != 0)) {
         free(up.data);
         return -2;
     }
@@ -634,7 +674,7 @@ static int do_respond(step_ctx_t *ctx)
             sqlite3_bind_int64(st, 3, number);
             sqlite3_bind_int64(st, 4, ctx->now);
             aduan_bind_text(st, 5, ctx->actor);
-            aduan_bind_text(st, 6, ctx->c->channel);
+            aduan_bind_text(st, 6, route.channel);
             aduan_bind_text(st, 7, summary);
             sqlite3_bind_int64(st, 8, document_id);
             if (outbox_id)
@@ -644,7 +684,7 @@ static int do_respond(step_ctx_t *ctx)
             rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -2;
             sqlite3_reset(st);
             detail_add(ctx, "response no. %lld/%d via %s%s", (long long)number, year,
-                       ctx->c->channel, reachable ? "" : " (no address: to be handed over)");
+                       route.channel, reachable ? "" : " (no address: to be handed over)");
             json_object_set_new(ctx->result, "response_number", json_integer(number));
             json_object_set_new(ctx->result, "outbox_id",
                                 outbox_id ? json_integer(outbox_id) : json_null());
@@ -666,6 +706,56 @@ static int do_delivered(step_ctx_t *ctx)
     if (note)
         detail_add(ctx, "note: %s", note);
     return exec_bound(ctx->store, SQL_DELIVERED, ctx->c->id, note, ctx->now);
+}
+
+/* ---- a form typed in by the help desk ---------------------------------------------------- */
+
+#define SQL_TRANSCRIBED                                                                    \
+    "UPDATE complaint SET text = ?2, incomplete = 0, updated_at = ?3 WHERE id = ?1"
+#define SQL_TRANSCRIPT_MESSAGE                                                             \
+    "INSERT INTO message(complaint_id, direction, at, channel, from_addr, subject, body)"    \
+    " VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6)"
+
+/*  A paper form OCR could not read well enough (box.min_confidence): what the help desk
+    typed in becomes the complaint's text and clears the flag. The machine's reading stays
+    in the thread (and in ocr.json); the typed text joins it as a message of its own, so
+    that search finds its words. */
+static int do_transcribe(step_ctx_t *ctx)
+{
+    upload_t up;
+    int rc = take_file(ctx, &up, "transkripsi.txt");
+    if (rc != 0)
+        return rc;
+    if (!up.text) {
+        rc = refuse(ctx, "%s: transcribe takes the typed text (UTF-8); %s is a PDF",
+                    ctx->c->ticket, up.name);
+        free(up.data);
+        return rc;
+    }
+    const char *text = (const char *)up.data;
+    rc = exec_bound(ctx->store, SQL_TRANSCRIBED, ctx->c->id, text, ctx->now);
+    sqlite3_stmt *st = rc == 0 ? aduan_store_stmt(ctx->store, SQL_TRANSCRIPT_MESSAGE) : NULL;
+    if (st) {
+        char subject[128];
+        snprintf(subject, sizeof subject, "Transkripsi oleh %s", ctx->actor);
+        sqlite3_bind_int64(st, 1, ctx->c->id);
+        sqlite3_bind_int64(st, 2, ctx->now);
+        aduan_bind_text(st, 3, ctx->c->channel);
+        aduan_bind_text(st, 4, ctx->c->from_addr ? ctx->c->from_addr : "");
+        aduan_bind_text(st, 5, subject);
+        aduan_bind_text(st, 6, text);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -2;
+        sqlite3_reset(st);
+    } else {
+        rc = -2;
+    }
+    if (rc == 0) {
+        detail_add(ctx, "typed in: %zu characters (the OCR text stays in the thread)",
+                   utf8_chars(text));
+        json_object_set_new(ctx->result, "characters", json_integer((json_int_t)utf8_chars(text)));
+    }
+    free(up.data);
+    return rc;
 }
 
 static int do_nothing(step_ctx_t *ctx)
@@ -705,6 +795,9 @@ static const step_t steps[] = {
      .action = "delivered", .run = do_delivered},
     {.name = "archive", .when = {{"delivered", HELPDESK}}, .to_state = "archived",
      .action = "archived", .run = do_nothing},
+    /* not a step of its own: the help desk completes step 2 for a form OCR could not read */
+    {.name = "transcribe", .when = {{"recorded", HELPDESK}}, .action = "transcribed",
+     .run = do_transcribe},
 };
 
 static const step_t *step_named(const char *name)
@@ -1059,4 +1152,62 @@ json_t *aduan_workflow_details(aduan_store_t *store, const char *ticket, char *r
     }
     return json_pack("{s:o, s:o, s:o}", "meetings", meetings, "documents", documents,
                      "responses", responses);
+}
+
+/* ---- document ----------------------------------------------------------------------------- */
+
+#define SQL_DOCUMENT_NTH                                                                   \
+    "SELECT d.kind, d.name, d.content_type, d.size, d.sha256, d.staff_id,"                  \
+    " " ISO("d.at") " AS at FROM document d JOIN complaint c ON c.id = d.complaint_id"       \
+    " WHERE c.ticket = ?1 ORDER BY d.id LIMIT 1 OFFSET ?2"
+
+json_t *aduan_workflow_document(aduan_store_t *store, const json_t *args, char *reason,
+                                size_t reasonlen)
+{
+    const char *ticket = arg_text(args, "ticket");
+    json_int_t number = json_integer_value(json_object_get(args, "number"));
+    if (!ticket || number < 1) {
+        snprintf(reason, reasonlen, "document: which ticket, and which of its documents "
+                                    "(1 is the first, as show lists them)?");
+        return NULL;
+    }
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_DOCUMENT_NTH);
+    if (!st) {
+        snprintf(reason, reasonlen, "query failed: %s", aduan_store_errmsg(store));
+        return NULL;
+    }
+    aduan_bind_text(st, 1, ticket);
+    sqlite3_bind_int64(st, 2, number - 1);
+    int rc = sqlite3_step(st);
+    json_t *doc = NULL;
+    if (rc == SQLITE_ROW)
+        doc = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "ticket", ticket,
+                        "number", number, "kind", aduan_column_text(st, 0), "name",
+                        aduan_column_text(st, 1), "content_type", aduan_column_text(st, 2),
+                        "size", (json_int_t)sqlite3_column_int64(st, 3), "sha256",
+                        aduan_column_text(st, 4), "staff_id", aduan_column_text(st, 5), "at",
+                        aduan_column_text(st, 6));
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        snprintf(reason, reasonlen, rc == SQLITE_DONE ? "%.40s has no document %lld"
+                                                      : "query failed on %.40s (%lld)",
+                 ticket, (long long)number);
+        return NULL;
+    }
+    size_t size = 0;
+    unsigned char *data =
+        aduan_store_get_content(store, json_string_value(json_object_get(doc, "sha256")), &size);
+    char *b64 = data ? malloc(4 * ((size + 2) / 3) + 1) : NULL;
+    if (!b64) {
+        snprintf(reason, reasonlen, "%.40s: the content of document %lld is missing", ticket,
+                 (long long)number);
+        free(data);
+        json_decref(doc);
+        return NULL;
+    }
+    EVP_EncodeBlock((unsigned char *)b64, data, (int)size);
+    json_object_set_new(doc, "content_base64", json_string(b64));
+    free(b64);
+    free(data);
+    return doc;
 }

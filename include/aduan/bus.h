@@ -37,7 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADUAN_PROTOCOL "ADU/1"
+#define ADUAN_PROTOCOL "ADU/2" /* 2: INTAKE.call_status, call_seconds, reply_channel;
+                                  intent "call" */
 #define ADUAN_MSG_ID_MAX 64
 
 typedef enum {
@@ -57,6 +58,8 @@ typedef enum {
 /* INTAKE.flags */
 #define ADUAN_INTAKE_INCOMPLETE 0x1u /* parts missing (SMS timeout): registered as it is */
 #define ADUAN_INTAKE_AUTOMATIC 0x2u  /* sent by a machine: never answered automatically */
+#define ADUAN_INTAKE_TRANSCRIBE 0x4u /* text read by OCR with low confidence: registered, and
+                                        flagged (incomplete) for the help desk to type in */
 
 /* Decoded bytes are followed by a NUL not counted in size (so a raw mail can be read as a
    string); empty bytes are { NULL, 0 }. */
@@ -91,7 +94,9 @@ typedef struct {
             char *dedupe_key;   /* stable for the item at its source: see DESIGN.md */
             char *intent;       /* "complaint"; "status" (a CEK/STATUS query); "bounce" (a
                                    delivery failure report on a message we sent, named by
-                                   in_reply_to: its outbox row is marked failed) */
+                                   in_reply_to: its outbox row is marked failed);
+                                   "call" (a call record without a note: it goes to the
+                                   call log, no ticket; answered with disposition "logged") */
             char *from_addr;    /* E.164 number or mail address */
             char *from_name;
             uint64_t received_at; /* ms since the epoch, as the source dates it; 0 = unknown */
@@ -104,12 +109,20 @@ typedef struct {
             char *message_ref;   /* the item's own id at its source (Message-ID, ...) */
             uint64_t flags;      /* ADUAN_INTAKE_* */
             char *quarantine_reason; /* set: the channel could not parse it; keep, no ticket */
+            char *call_status;   /* intent "call": answered, missed, busy, failed */
+            uint64_t call_seconds; /* intent "call": time talked (billsec) */
+            char *reply_channel; /* where replies go when not back the way the item came: a
+                                    paper form that names a mobile number is answered
+                                    by "sms" to from_addr, one with a mail address by
+                                    "email"; "box" with no from_addr: a printed letter.
+                                    Empty: the item's own channel */
             aduan_bytes_t raw;   /* the original, byte for byte */
         } intake;
         struct {
             char *ref;          /* id of the INTAKE acknowledged */
             char *ticket;       /* empty for a quarantined item */
-            char *disposition;  /* new, followup, duplicate, status, quarantined, bounce */
+            char *disposition;  /* new, followup, duplicate, status, quarantined, bounce,
+                                   logged (a call record in the call log) */
         } ack;
         struct {
             char *ref;

@@ -85,7 +85,34 @@ typedef struct aduan_config {
         int64_t reminder_days;   /* a reminder this many days before each deadline */
         bool monthly_summary;    /* the month's summary to the head on the first */
     } deadlines;
-    aduan_channel_config_t phone, box;
+    struct {
+        bool enabled;
+        char *account;            /* the box's name (its location) in the registry */
+        char *scan_dir;           /* the scanner drops PNG, JPEG, TIFF, PDF here */
+        char *processed_dir;      /* registered files are moved here after the ACK */
+        char *quarantine_dir;     /* unreadable files, each with <name>.reason.txt */
+        char *outgoing_dir;       /* letters (PDF) for complainants without a contact */
+        char *work_dir;           /* the OCR helper's page images; default in state_dir */
+        char *languages;          /* Tesseract's: "ind+eng" */
+        int64_t min_confidence;   /* below: flagged for the help desk to type in */
+        int64_t max_pixels;       /* a larger page is refused before it is decoded */
+        int64_t max_pages;
+        int64_t max_file_bytes;
+        int64_t pdf_dpi;          /* PDF pages are rasterised at this resolution */
+        int64_t stable_ms;        /* a file is taken once its size held this long */
+        int64_t ocr_timeout_s;    /* a file the OCR takes longer on is quarantined */
+        char *letter_address;     /* letterhead: the office's address line */
+        char *letter_signer;      /* who signs letters: "Kepala Dinas" */
+    } box;
+    struct {
+        bool enabled;
+        char *account;            /* the line's name in the registry */
+        char *cdr_file;           /* Asterisk Master.csv followed; empty: none */
+        char *position_file;      /* how far the CDR files were read; default in state_dir */
+        bool modem_calls;         /* also follow the calls the SMS modem saw (calls.csv) */
+        bool invite_missed;       /* a missed call from a mobile gets an SMS invitation */
+        char *mobile_prefixes;    /* E.164 prefixes of mobiles: "+628" */
+    } phone;
     struct {
         bool enabled;
         char *account;            /* the modem's name in the registry and dedupe keys */

@@ -290,18 +290,7 @@ h_env_t *h_env_new(const h_options_t *opts)
             "auto_replies_per_day = %lld\n"
             "\n[templates]\n"
             "dir = %s\n"
-            "language = id\n"
-            "\n[staff." H_HELPDESK_ID "]\n"
-            "name = " H_HELPDESK_NAME "\n"
-            "role = helpdesk\n"
-            "phone = " H_HELPDESK_PHONE "\n"
-            "email = " H_HELPDESK_EMAIL "\n"
-            "notify = both\n"
-            "\n[staff." H_HEAD_ID "]\n"
-            "name = Hendra Gunawan\n"
-            "role = head\n"
-            "phone = " H_HEAD_PHONE "\n"
-            "notify = sms\n",
+            "language = id\n",
             env->state_dir, o->log_level ? o->log_level : "info",
             (long long)pick(o->batch_max, 256), env->intake, env->events, env->control,
             (long long)pick(o->max_message_bytes, 65536),
@@ -309,6 +298,18 @@ h_env_t *h_env_new(const h_options_t *opts)
             (long long)pick(o->retry_max_s, 60), (long long)pick(o->max_attempts, 10),
             (long long)pick(o->deliver_timeout_s, 2), (long long)pick(o->in_flight, 16),
             (long long)pick(o->auto_replies_per_day, 1000), H_TEMPLATES);
+    fprintf(f, "%s", o->staff_conf ? o->staff_conf
+                                   : "\n[staff." H_HELPDESK_ID "]\n"
+                                     "name = " H_HELPDESK_NAME "\n"
+                                     "role = helpdesk\n"
+                                     "phone = " H_HELPDESK_PHONE "\n"
+                                     "email = " H_HELPDESK_EMAIL "\n"
+                                     "notify = both\n"
+                                     "\n[staff." H_HEAD_ID "]\n"
+                                     "name = Hendra Gunawan\n"
+                                     "role = head\n"
+                                     "phone = " H_HEAD_PHONE "\n"
+                                     "notify = sms\n");
     if (o->extra_conf)
         fprintf(f, "\n%s\n", o->extra_conf);
     fclose(f);
@@ -978,6 +979,9 @@ zsock_t *h_events_sub(h_env_t *env)
     assert_non_null(s);
     env->subs[slot] = s;
     zsock_set_linger(s, 0);
+    /* made before the daemon binds (or across its restart): try again every 10 ms, not
+       ZeroMQ's 100, or a daemon that is quick to publish its first event is not heard */
+    zsock_set_reconnect_ivl(s, 10);
     zsock_set_subscribe(s, "");
     assert_int_equal(zsock_connect(s, "%s", env->events), 0);
     return s;

@@ -71,6 +71,8 @@ typedef struct {
     int64_t auto_replies_per_day; /* 1000 */
     const char *log_level;        /* "info" */
     const char *extra_conf;       /* appended: a channel's section ("[sms]\nenabled = yes") */
+    const char *staff_conf;       /* the [staff.*] sections instead of the harness's own
+                                     (sari, hendra): a test that needs their addresses */
 } h_options_t;
 
 typedef struct h_adapter h_adapter_t;

@@ -157,7 +157,7 @@ static void test_roundtrip_intake(void **state)
     (void)state;
     aduan_msg_t *msg = full_intake();
     zmsg_t *wire = encode_ok(msg);
-    assert_int_equal(zmsg_size(wire), 3 + 16 + 2 * 3);
+    assert_int_equal(zmsg_size(wire), 3 + 19 + 2 * 3);
     zmsg_destroy(&wire);
 
     aduan_msg_t *back = roundtrip(msg);
@@ -205,6 +205,65 @@ static void test_roundtrip_intake_minimal(void **state)
     assert_int_equal(back->intake.raw.size, 0);
     assert_null(back->attachments);
     assert_int_equal(back->attachment_count, 0);
+    aduan_msg_destroy(&back);
+    aduan_msg_destroy(&msg);
+}
+
+/* A paper form that names a mobile number (the box channel): replies go by SMS to it. */
+static void test_roundtrip_reply_channel(void **state)
+{
+    (void)state;
+    aduan_msg_t *msg = aduan_msg_new(ADUAN_MSG_INTAKE);
+    set(&msg->intake.channel, "box");
+    set(&msg->intake.dedupe_key, "box:3f2a");
+    set(&msg->intake.intent, "complaint");
+    set(&msg->intake.from_addr, "+6281234567890");
+    set(&msg->intake.reply_channel, "sms");
+    aduan_msg_t *back = roundtrip(msg);
+    same_str("sms", back->intake.reply_channel);
+    same_str("+6281234567890", back->intake.from_addr);
+    aduan_msg_destroy(&back);
+
+    set(&msg->intake.reply_channel, "sms\r\nX-Evil: 1");
+    char reason[256];
+    zmsg_t *wire = aduan_msg_encode(msg, reason, sizeof reason);
+    assert_null(wire);
+    assert_non_null(strstr(reason, "INTAKE.reply_channel"));
+    aduan_msg_destroy(&msg);
+}
+
+/* A call record (the phone channel): intent "call" with its status and seconds, answered
+   "logged". */
+static void test_roundtrip_call(void **state)
+{
+    (void)state;
+    aduan_msg_t *msg = aduan_msg_new(ADUAN_MSG_INTAKE);
+    set(&msg->intake.channel, "phone");
+    set(&msg->intake.dedupe_key, "call:1732780000.42");
+    set(&msg->intake.intent, "call");
+    set(&msg->intake.from_addr, "+6281234567890");
+    set(&msg->intake.from_name, "=HYPERLINK(\"http://x\")");
+    set(&msg->intake.call_status, "missed");
+    msg->intake.call_seconds = 73;
+    aduan_msg_t *back = roundtrip(msg);
+    same_str("call", back->intake.intent);
+    same_str("missed", back->intake.call_status);
+    same_str(msg->intake.from_name, back->intake.from_name);
+    assert_int_equal(back->intake.call_seconds, 73);
+    aduan_msg_destroy(&back);
+
+    set(&msg->intake.call_status, "ringing");
+    char reason[256];
+    zmsg_t *wire = aduan_msg_encode(msg, reason, sizeof reason);
+    assert_null(wire);
+    assert_non_null(strstr(reason, "INTAKE.call_status"));
+    aduan_msg_destroy(&msg);
+
+    msg = aduan_msg_new(ADUAN_MSG_ACK);
+    set(&msg->ack.ref, "r1");
+    set(&msg->ack.disposition, "logged");
+    back = roundtrip(msg);
+    same_str("logged", back->ack.disposition);
     aduan_msg_destroy(&back);
     aduan_msg_destroy(&msg);
 }
@@ -449,12 +508,12 @@ static void test_ids_unique(void **state)
 
 /* ------------------------------------------------- decoder refusals */
 
-/* INTAKE frames: envelope, then the 16 fields in schema order, then attachments. */
+/* INTAKE frames: envelope, then the 19 fields in schema order, then attachments. */
 enum {
     F_PROTOCOL, F_TYPE, F_ID,
     I_CHANNEL, I_ACCOUNT, I_DEDUPE_KEY, I_INTENT, I_FROM_ADDR, I_FROM_NAME, I_RECEIVED_AT,
     I_SUBJECT, I_TEXT, I_THREAD_TICKET, I_IN_REPLY_TO, I_REFERENCES, I_MESSAGE_REF, I_FLAGS,
-    I_QUARANTINE_REASON, I_RAW,
+    I_QUARANTINE_REASON, I_CALL_STATUS, I_CALL_SECONDS, I_REPLY_CHANNEL, I_RAW,
     I_ATTACHMENT
 };
 
@@ -608,8 +667,8 @@ static void test_refuse_envelope(void **state)
     refused(&wire, "unsupported protocol 'ADU/1 '");
 
     wire = intake_wire();
-    put_str(wire, F_PROTOCOL, "ADU/2");
-    refused(&wire, "unsupported protocol 'ADU/2'");
+    put_str(wire, F_PROTOCOL, "ADU/3");
+    refused(&wire, "unsupported protocol 'ADU/3'");
 
     wire = intake_wire();
     put(wire, F_PROTOCOL, "", 0);
@@ -671,12 +730,12 @@ static void test_refuse_field_count(void **state)
 {
     (void)state;
     zmsg_t *wire = intake_wire();
-    drop_last(wire, 6 + 13); /* the attachments and 13 of the 16 fields */
-    refused(&wire, "INTAKE: expected 16 fields, got 3");
+    drop_last(wire, 6 + 16); /* the attachments and 16 of the 19 fields */
+    refused(&wire, "INTAKE: expected 19 fields, got 3");
 
     wire = intake_wire();
     drop_last(wire, 6 + 1);
-    refused(&wire, "INTAKE: expected 16 fields, got 15");
+    refused(&wire, "INTAKE: expected 19 fields, got 18");
 
     wire = wire_of(ADUAN_MSG_ACK);
     zmsg_addstr(wire, "extra");
@@ -706,7 +765,7 @@ static void test_refuse_field_count(void **state)
     /* Attachment frames not a multiple of 3. */
     wire = intake_wire();
     drop_last(wire, 1);
-    refused(&wire, "INTAKE: 5 frames after the 16 fields: attachments come as triples");
+    refused(&wire, "INTAKE: 5 frames after the 19 fields: attachments come as triples");
 
     wire = wire_of(ADUAN_MSG_DELIVER);
     zmsg_addstr(wire, "a.txt");
@@ -1107,7 +1166,7 @@ static zmsg_t *frames_to_wire(const frames_t *frames)
 
 /* Words that make a mutation likely to stay acceptable, or to hit an edge. */
 static const char *const dictionary[] = {
-    "", "0", "1", "2", ADUAN_PROTOCOL, "ADU/2", "INTAKE", "DELIVER", "ACK", "HEARTBEAT",
+    "", "0", "1", "2", ADUAN_PROTOCOL, "ADU/3", "INTAKE", "DELIVER", "ACK", "HEARTBEAT",
     "complaint", "status", "new", "ack", "18446744073709551615", "18446744073709551616",
     "\r\n", "\xc3", "\xed\xa0\x80", "\xf4\x8f\xbf\xbf", "\xe2\x80\x94", "a b", "x.y:z",
 };
@@ -1311,6 +1370,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_heartbeat),
         cmocka_unit_test(test_roundtrip_intake),
         cmocka_unit_test(test_roundtrip_intake_minimal),
+        cmocka_unit_test(test_roundtrip_call),
+        cmocka_unit_test(test_roundtrip_reply_channel),
         cmocka_unit_test(test_roundtrip_ack_nack),
         cmocka_unit_test(test_roundtrip_deliver_result),
         cmocka_unit_test(test_roundtrip_event_request_reply),

@@ -952,8 +952,8 @@ static void test_print_keys(void **state)
     expected += 4 + 9;  /* deadlines: overall, then the steps, reminders, summary */
     expected += 2 + 11; /* sms */
     expected += 2 + 21; /* email */
-    expected += 2 + 0;  /* phone */
-    expected += 2 + 0;  /* box */
+    expected += 2 + 5;  /* phone */
+    expected += 2 + 15; /* box */
     expected += 6;      /* staff.<id> */
     assert_int_equal(lines, (size_t)expected);
     for (char *line = buf; *line; line = strchr(line, '\n') + 1) {
