@@ -3,6 +3,8 @@
     unchecked send callback). */
 #include "modem.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,52 @@ static GSM_Error note(sms_modem_t *self, GSM_Error e)
     return e;
 }
 
+static int compare_ints(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/*  The dummy phone's inbox folders as they are on disk (sms/1 SIM, sms/3 phone; a file per
+    part, named by its place): their places in order, as a list ending with 0 (caller
+    frees). Its GetNextSMS tries to open all 9,999 places of all five folders, and parses
+    every copy of what we sent (sms/4), on every sweep: the listing skips both. NULL when a
+    folder cannot be read (the device is gone). */
+static int *dummy_inbox_places(const sms_modem_t *self)
+{
+    static const int folders[] = {1, 3};
+    size_t n = 0, cap = READ_CAP_FIRST;
+    int *places = malloc(cap * sizeof *places);
+    for (size_t f = 0; places && f < sizeof folders / sizeof folders[0]; f++) {
+        char path[sizeof self->device + 16];
+        snprintf(path, sizeof path, "%s/sms/%d", self->device, folders[f]);
+        DIR *d = opendir(path);
+        if (!d) {
+            free(places);
+            return NULL;
+        }
+        size_t first = n;
+        for (struct dirent *de; (de = readdir(d));) {
+            char *end;
+            long place = strtol(de->d_name, &end, 10);
+            if (*end || de->d_name[0] < '1' || de->d_name[0] > '9' || place > 9999)
+                continue; /* ".", "..", temporary files, what the driver ignores */
+            if (n + 2 > cap) {
+                int *bigger = realloc(places, cap * 2 * sizeof *places);
+                if (!bigger)
+                    break;
+                places = bigger;
+                cap *= 2;
+            }
+            places[n++] = folders[f] * 10000 + (int)place;
+        }
+        closedir(d);
+        qsort(places + first, n - first, sizeof *places, compare_ints);
+    }
+    if (places)
+        places[n] = 0;
+    return places;
+}
+
 int sms_modem_read(sms_modem_t *self, GSM_SMSMessage **parts, size_t *count, char *reason,
                    size_t reasonlen)
 {
@@ -189,16 +237,38 @@ int sms_modem_read(sms_modem_t *self, GSM_SMSMessage **parts, size_t *count, cha
     GSM_MultiSMSMessage *sms = calloc(1, sizeof *sms); /* 260 KB */
     size_t cap = READ_CAP_FIRST;
     GSM_SMSMessage *out = malloc(cap * sizeof *out);
+    int *places = NULL;
+    if (self->dummy && !(places = dummy_inbox_places(self))) {
+        free(sms);
+        free(out);
+        snprintf(reason, reasonlen, "reading messages: %s/sms: %s", self->device,
+                 strerror(errno));
+        self->broken = true;
+        return -1;
+    }
     if (!sms || !out) {
         free(sms);
         free(out);
+        free(places);
         snprintf(reason, reasonlen, "out of memory");
         return -1;
     }
     /* sms->SMS[0].Location/Folder is the cursor of GetNext: never cleared between calls */
+    size_t next = 0; /* the dummy: the next of its places */
     for (gboolean start = TRUE;; start = FALSE) {
         sms->Number = 0;
-        GSM_Error e = note(self, GSM_GetNextSMS(self->sm, sms, start));
+        GSM_Error e;
+        if (places) {
+            if (!places[next])
+                break;
+            sms->SMS[0].Folder = places[next] / 10000;
+            sms->SMS[0].Location = places[next++] % 10000;
+            e = note(self, GSM_GetSMS(self->sm, sms));
+            if (e == ERR_EMPTY)
+                continue; /* deleted since the listing */
+        } else {
+            e = note(self, GSM_GetNextSMS(self->sm, sms, start));
+        }
         if (e == ERR_EMPTY)
             break;
         if (e == ERR_CORRUPTED)
@@ -207,6 +277,7 @@ int sms_modem_read(sms_modem_t *self, GSM_SMSMessage **parts, size_t *count, cha
             snprintf(reason, reasonlen, "reading messages: %s", GSM_ErrorString(e));
             free(sms);
             free(out);
+            free(places);
             return -1;
         }
         for (int i = 0; i < sms->Number; i++) {
@@ -224,6 +295,7 @@ int sms_modem_read(sms_modem_t *self, GSM_SMSMessage **parts, size_t *count, cha
         }
     }
     free(sms);
+    free(places);
     *parts = out;
     return 0;
 }

@@ -26,6 +26,10 @@
 #define FACTS_EVERY_MS 30000
 #define DRAIN_PER_POLL 64
 #define RATE_WINDOW_MS 60000
+/* sending gives the bus (ACKs, DELIVERs) a turn after this long */
+#define SEND_SLICE_MS 200
+/* just opened, the core not heard yet: the first sweep waits this long for its HELLO */
+#define HELLO_GRACE_MS 1000
 
 typedef struct {
     uint64_t seq;        /* the cookie */
@@ -57,6 +61,7 @@ typedef struct {
     int64_t *sent_at;      /* monotonic ms of the parts sent in the last minute (a ring) */
     size_t sent_head, sent_count, sent_cap;
     int64_t next_sweep, next_facts;
+    int64_t opened_at;     /* monotonic ms */
     size_t parts_waiting;
     char last_error[256];
     GSM_MultiSMSMessage *scratch; /* 260 KB, reused for each message */
@@ -146,6 +151,7 @@ static void *sms_open(const aduan_config_t *config, aduan_adapter_t *adapter, ch
         sms_close(self);
         return NULL;
     }
+    self->opened_at = aduan_monotonic_ms();
     log_info("sms", "modem connected identity=%s model=%s spill=%s", self->identity,
              sms_modem_facts(self->modem)->model, self->spill_dir);
     return self;
@@ -197,7 +203,7 @@ static void submit(sms_t *self, aduan_msg_t **intake_p, const GSM_MultiSMSMessag
         log_info("sms", "not a citizen: automatic sender from=%s parts=%d, no reply",
                  item->from_masked, m->Number);
     if (in->intake.quarantine_reason)
-        log_warn("sms", "message from=%s cannot be read: %s", item->from_masked,
+        log_warn("sms", "message from=%s goes to the quarantine: %s", item->from_masked,
                  in->intake.quarantine_reason);
     char seq[32];
     snprintf(seq, sizeof seq, "%" PRIu64, item->seq);
@@ -213,11 +219,15 @@ static void submit(sms_t *self, aduan_msg_t **intake_p, const GSM_MultiSMSMessag
     leaves the modem at once (it is no citizen's message). False when it matches nothing. */
 static bool take_report(sms_t *self, const GSM_SMSMessage *part)
 {
-    const char *outcome = sms_report_outcome(part->DeliveryStatus);
+    const char *outcome = sms_report_part_outcome(part);
     uint64_t outbox_id = 0;
     int remaining = 0, rc = 0;
     if (outcome) {
-        rc = sms_reports_take(self->spill_dir, part->MessageReference,
+        /* the recipient the report names, in the form the map keeps (send_one's) */
+        char number[GSM_MAX_NUMBER_LENGTH * 3 + 1], to[SMS_KEY_MAX];
+        EncodeUTF8(number, part->Number);
+        bool known = sms_e164(number, to, sizeof to) == 0;
+        rc = sms_reports_take(self->spill_dir, part->MessageReference, known ? to : NULL,
                               strcmp(outcome, "permanent") == 0, &outbox_id, &remaining);
         if (rc == 0)
             return false;
@@ -395,8 +405,14 @@ static void drain_spill(sms_t *self)
 
 /* ---- what the modem said unasked -------------------------------------------------------- */
 
+/* A modem reports a ringing call at every ring (RING, +CLIP): a call is one line of
+   calls.csv, so the same number again within this is the same call. */
+#define RING_REPEAT_MS 30000
+
 static void take_events(sms_t *self)
 {
+    static char last_caller[SMS_KEY_MAX];
+    static int64_t last_ring_at;
     sms_modem_pump(self->modem);
     char number[64];
     while (sms_modem_take_call(self->modem, number, sizeof number)) {
@@ -405,6 +421,12 @@ static void take_events(sms_t *self)
         for (char *c = e164; *c; c++) /* a CSV field: nothing that could end the quotes */
             if (!isalnum((unsigned char)*c) && *c != '+')
                 *c = '_';
+        int64_t ring_at = aduan_monotonic_ms();
+        bool same_call = strcmp(e164, last_caller) == 0 && ring_at - last_ring_at < RING_REPEAT_MS;
+        snprintf(last_caller, sizeof last_caller, "%s", e164);
+        last_ring_at = ring_at;
+        if (same_call)
+            continue;
         int rc = sms_calls_append(self->spill_dir, self->identity, e164,
                                   aduan_clock_now_ms(NULL));
         log_info("sms", "incoming call from=%s %s", aduan_mask_phone(e164, masked, sizeof masked),
@@ -500,7 +522,7 @@ static void send_one(sms_t *self, const outgoing_t *o)
         }
     }
     if (self->config->sms.delivery_reports &&
-        sms_reports_put(self->spill_dir, o->outbox_id, refs, m->Number) != 0)
+        sms_reports_put(self->spill_dir, o->outbox_id, refs, m->Number, to) != 0)
         log_error("sms", "%s outbox=%" PRIu64 " delivery report map not written: %s", ticket,
                   o->outbox_id, strerror(errno));
     aduan_adapter_result(self->adapter, o->outbox_id, "sent", provider, NULL);
@@ -508,14 +530,20 @@ static void send_one(sms_t *self, const outgoing_t *o)
              masked, m->Number, unicode ? "ucs2" : "gsm7", provider);
 }
 
-/* Sends what the rate allows; returns ms until the next may go (0: nothing waits). */
+/*  Sends what the rate allows, for SEND_SLICE_MS at most: a thousand acknowledgements
+    must not hold back the ACKs of what came in meanwhile (and so its delete from the
+    modem). Returns ms until the next may go (0: nothing waits). */
 static int64_t send_waiting(sms_t *self)
 {
+    int64_t slice_end = aduan_monotonic_ms() + SEND_SLICE_MS;
     outgoing_t *o;
     while ((o = zlistx_first(self->outgoing))) {
-        int64_t wait = rate_wait_ms(self, aduan_monotonic_ms());
+        int64_t now = aduan_monotonic_ms();
+        int64_t wait = rate_wait_ms(self, now);
         if (wait > 0)
             return wait;
+        if (now >= slice_end)
+            return 1; /* the runner handles the bus, then calls again */
         zlistx_detach_cur(self->outgoing);
         send_one(self, o);
         void *item = o;
@@ -545,9 +573,13 @@ static int sms_poll(void *state)
         return -1;
     int64_t now = aduan_monotonic_ms();
     take_events(self);
-    if (aduan_adapter_core_up(self->adapter))
+    bool core_up = aduan_adapter_core_up(self->adapter);
+    if (core_up)
         drain_spill(self);
-    if (now >= self->next_sweep || sms_modem_take_new_sms(self->modem)) {
+    /* just opened, and the core's answer to our HELLO not read yet: a sweep now would
+       read the whole modem only to find the core away */
+    bool hello_wait = !core_up && now - self->opened_at < HELLO_GRACE_MS;
+    if (!hello_wait && (now >= self->next_sweep || sms_modem_take_new_sms(self->modem))) {
         if (sweep(self, now) != 0)
             return -1;
         self->next_sweep = now + self->config->sms.poll_ms;
@@ -562,6 +594,8 @@ static int sms_poll(void *state)
     int64_t wait = self->next_sweep - aduan_monotonic_ms();
     if (send_wait > 0 && send_wait < wait)
         wait = send_wait;
+    if (hello_wait && (wait <= 0 || wait > 20))
+        wait = 20;
     return wait < 0 ? 0 : (int)wait;
 }
 

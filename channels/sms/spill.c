@@ -174,28 +174,38 @@ static void report_path(const char *dir, uint64_t outbox_id, char *out, size_t o
     snprintf(out, outlen, "%s/reports/%" PRIu64, dir, outbox_id);
 }
 
-static int write_refs(const char *path, const int *refs, int count)
+/* A row's file: its references on the first line, its recipient on the second. */
+static int write_refs(const char *path, const int *refs, int count, const char *recipient)
 {
-    char text[REPORT_REFS_MAX * 5 + 2];
+    char text[REPORT_REFS_MAX * 5 + 2 + 128];
     size_t used = 0;
     for (int i = 0; i < count; i++)
         used += (size_t)snprintf(text + used, sizeof text - used, "%s%d", i ? " " : "", refs[i]);
-    used += (size_t)snprintf(text + used, sizeof text - used, "\n");
+    used += (size_t)snprintf(text + used, sizeof text - used, "\n%.100s\n",
+                             recipient ? recipient : "");
     return aduan_write_file_durably(path, text, used);
 }
 
-int sms_reports_put(const char *dir, uint64_t outbox_id, const int *refs, int count)
+int sms_reports_put(const char *dir, uint64_t outbox_id, const int *refs, int count,
+                    const char *recipient)
 {
     char path[4096];
     report_path(dir, outbox_id, path, sizeof path);
-    return write_refs(path, refs, count > REPORT_REFS_MAX ? REPORT_REFS_MAX : count);
+    return write_refs(path, refs, count > REPORT_REFS_MAX ? REPORT_REFS_MAX : count, recipient);
 }
 
-static int read_refs(const char *path, int refs[REPORT_REFS_MAX])
+/* The references, and the recipient ("" when the file names none: written before it did). */
+static int read_refs(const char *path, int refs[REPORT_REFS_MAX], char recipient[128])
 {
     char *text = aduan_read_file(path, 4096, NULL);
     if (!text)
         return -1;
+    char *line = strchr(text, '\n');
+    recipient[0] = '\0';
+    if (line) {
+        *line++ = '\0';
+        snprintf(recipient, 128, "%.*s", (int)strcspn(line, "\n"), line);
+    }
     int n = 0;
     for (char *p = text, *end; n < REPORT_REFS_MAX; p = end) {
         long v = strtol(p, &end, 10);
@@ -207,8 +217,8 @@ static int read_refs(const char *path, int refs[REPORT_REFS_MAX])
     return n;
 }
 
-int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
-                     int *remaining)
+int sms_reports_take(const char *dir, int ref, const char *recipient, bool final,
+                     uint64_t *outbox_id, int *remaining)
 {
     char reports[4096];
     snprintf(reports, sizeof reports, "%s/reports", dir);
@@ -218,6 +228,7 @@ int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
     /* the oldest row waiting for this reference: references wrap after 255 */
     uint64_t best = 0;
     struct dirent *de;
+    char to[128];
     while ((de = readdir(d))) {
         char *end;
         uint64_t id = strtoull(de->d_name, &end, 10);
@@ -226,7 +237,9 @@ int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
         char path[4096 + 300];
         snprintf(path, sizeof path, "%s/%s", reports, de->d_name);
         int refs[REPORT_REFS_MAX];
-        int n = read_refs(path, refs);
+        int n = read_refs(path, refs, to);
+        if (recipient && *recipient && *to && strcmp(recipient, to) != 0)
+            continue;
         for (int i = 0; i < n; i++)
             if (refs[i] == ref)
                 best = id;
@@ -237,7 +250,7 @@ int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
     char path[4096];
     report_path(dir, best, path, sizeof path);
     int refs[REPORT_REFS_MAX];
-    int n = read_refs(path, refs), kept = 0;
+    int n = read_refs(path, refs, to), kept = 0;
     bool dropped = false;
     for (int i = 0; i < n; i++) {
         if (refs[i] == ref && !dropped) {
@@ -250,7 +263,7 @@ int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
     *remaining = final ? 0 : kept;
     if (final || kept == 0)
         return sms_spill_remove(path) == 0 ? 1 : -1;
-    return write_refs(path, refs, kept) == 0 ? 1 : -1;
+    return write_refs(path, refs, kept, to) == 0 ? 1 : -1;
 }
 
 /* ---- calls ------------------------------------------------------------------------------ */

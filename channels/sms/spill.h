@@ -36,13 +36,18 @@ size_t sms_spill_count(const char *dir);
 /* Removes a spill file durably (after the ACK). 0 or -1. */
 int sms_spill_remove(const char *path);
 
-/* Remembers the message references of an outbox row until their reports come. 0 or -1. */
-int sms_reports_put(const char *dir, uint64_t outbox_id, const int *refs, int count);
-/*  Finds the outbox row that sent message reference ref and forgets that reference, or the
-    whole row when final is true (a failed part ends it). Returns 1 with *outbox_id and
-    *remaining (references of the row still waiting), 0 when no row has it, -1 on error. */
-int sms_reports_take(const char *dir, int ref, bool final, uint64_t *outbox_id,
-                     int *remaining);
+/*  Remembers the message references of an outbox row, and its recipient (E.164), until
+    their reports come. 0 or -1. */
+int sms_reports_put(const char *dir, uint64_t outbox_id, const int *refs, int count,
+                    const char *recipient);
+/*  Finds the oldest outbox row that sent message reference ref to recipient (the number a
+    report names; NULL: any) and forgets that reference, or the whole row when final is true
+    (a failed part ends it). References are one byte and every recipient's messages share
+    them (a dummy phone gives each part 255): the recipient keeps a report for the citizen
+    from confirming a staff notice. Returns 1 with *outbox_id and *remaining (references of
+    the row still waiting), 0 when no row has it, -1 on error. */
+int sms_reports_take(const char *dir, int ref, const char *recipient, bool final,
+                     uint64_t *outbox_id, int *remaining);
 
 /*  Appends a line in Asterisk's Master.csv layout for an incoming call to calls.csv and
     fsyncs it. accountcode and dst are ours; src is the caller. 0 or -1. */

@@ -504,6 +504,11 @@ aduan_msg_t *sms_translate(const GSM_MultiSMSMessage *m, const sms_translate_opt
     if (rc != 0 || aduan_msg_set(&in->intake.intent, intent) != 0 ||
         aduan_msg_set(&in->intake.thread_ticket, ticket[0] ? ticket : NULL) != 0)
         goto fail;
+    /* a report comes here only when it matched nothing sent (sms.c take_report): kept for
+       an operator, never a complaint in the Buku Agenda */
+    if (report && aduan_msg_set(&in->intake.quarantine_reason,
+                                "a delivery report that matches no message sent") != 0)
+        goto fail;
     return in;
 fail:
     aduan_msg_destroy(&in);
@@ -590,4 +595,22 @@ const char *sms_report_outcome(unsigned char status)
     if (status & 0x40)
         return "permanent";
     return NULL;
+}
+
+const char *sms_report_part_outcome(const GSM_SMSMessage *report)
+{
+    if (report->DeliveryStatus == 0) {
+        /* libGammu writes the verdict into the text too; a report read back from storage
+           that keeps no status byte (Gammu's backup files, its dummy phone) has only that */
+        char word[16];
+        size_t n = 0;
+        for (; n < sizeof word - 1 && (report->Text[2 * n] || report->Text[2 * n + 1]); n++)
+            word[n] = report->Text[2 * n] ? '?' : (char)report->Text[2 * n + 1];
+        word[n] = '\0';
+        if (strcmp(word, "Failed") == 0)
+            return "permanent";
+        if (strcmp(word, "Pending") == 0 || strcmp(word, "Unknown") == 0)
+            return NULL;
+    }
+    return sms_report_outcome(report->DeliveryStatus);
 }

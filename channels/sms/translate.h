@@ -83,6 +83,10 @@ const char *sms_send_failure(GSM_Error e, int network_status);
 /*  A delivery report's TP-Status: "delivered", "permanent" (the network gave up), or NULL
     while it still tries. */
 const char *sms_report_outcome(unsigned char status);
+/*  The same for a whole report: its status byte, or, when that is 0 and its text is one of
+    the words libGammu puts there ("Failed", "Pending", "Unknown"), the word: Gammu's
+    backup format (its dummy phone, a phone's SMS backup) keeps the text, not the byte. */
+const char *sms_report_part_outcome(const GSM_SMSMessage *report);
 
 /* ms since the epoch for an SMSC timestamp (its zone applied); 0 when it has no date. */
 uint64_t sms_datetime_ms(const GSM_DateTime *dt);

@@ -254,6 +254,8 @@ static void test_non_citizens_automatic(void **state)
     in = sms_translate(m, &opts);
     assert_true(in->intake.flags & ADUAN_INTAKE_AUTOMATIC);
     assert_non_null(strstr((char *)in->intake.raw.data, "pdu=status-report"));
+    /* one that reached the translation matched nothing sent: no complaint */
+    assert_non_null(in->intake.quarantine_reason);
     aduan_msg_destroy(&in);
     free(m);
 }
@@ -329,6 +331,17 @@ static void test_failures_and_reports(void **state)
     assert_null(sms_report_outcome(0x21));
     assert_string_equal(sms_report_outcome(0x41), "permanent");
     assert_string_equal(sms_report_outcome(0x62), "permanent");
+    /* a whole report: the byte, or libGammu's word when storage kept only the text */
+    GSM_SMSMessage r;
+    phone_make_part(&r, "+6281234567890", "Failed", false, NULL, 0, 0, 0);
+    r.PDU = SMS_Status_Report;
+    assert_string_equal(sms_report_part_outcome(&r), "permanent");
+    phone_make_part(&r, "+6281234567890", "Pending", false, NULL, 0, 0, 0);
+    assert_null(sms_report_part_outcome(&r));
+    phone_make_part(&r, "+6281234567890", "Delivered", false, NULL, 0, 0, 0);
+    assert_string_equal(sms_report_part_outcome(&r), "delivered");
+    r.DeliveryStatus = 0x46; /* the byte, when there is one, decides */
+    assert_string_equal(sms_report_part_outcome(&r), "permanent");
 }
 
 /* ---- spill files ------------------------------------------------------------------------ */
@@ -364,21 +377,27 @@ static void test_spill_round_trip(void **state)
     assert_int_equal(sms_spill_remove(path), 0);
     assert_int_equal(sms_spill_count(dir), 0);
 
-    /* delivery-report map: two parts of row 7, one of row 9 with the same reference */
-    int refs7[] = {12, 13}, refs9[] = {12};
-    assert_int_equal(sms_reports_put(dir, 7, refs7, 2), 0);
-    assert_int_equal(sms_reports_put(dir, 9, refs9, 1), 0);
+    /* delivery-report map: two parts of row 7, one of row 9 with the same reference, and
+       row 5 with it too, to someone else: a report names its recipient */
+    int refs7[] = {12, 13}, refs9[] = {12}, refs5[] = {12};
+    assert_int_equal(sms_reports_put(dir, 5, refs5, 1, "+6281234500001"), 0);
+    assert_int_equal(sms_reports_put(dir, 7, refs7, 2, "+6281234567890"), 0);
+    assert_int_equal(sms_reports_put(dir, 9, refs9, 1, "+6281234567890"), 0);
     uint64_t id = 0;
     int remaining = -1;
-    assert_int_equal(sms_reports_take(dir, 12, false, &id, &remaining), 1);
+    assert_int_equal(sms_reports_take(dir, 12, "+6281234567890", false, &id, &remaining), 1);
     assert_int_equal(id, 7);
     assert_int_equal(remaining, 1);
-    assert_int_equal(sms_reports_take(dir, 13, false, &id, &remaining), 1);
+    assert_int_equal(sms_reports_take(dir, 13, "+6281234567890", false, &id, &remaining), 1);
     assert_int_equal(id, 7);
     assert_int_equal(remaining, 0);
-    assert_int_equal(sms_reports_take(dir, 12, true, &id, &remaining), 1);
+    assert_int_equal(sms_reports_take(dir, 12, "+6281234567890", true, &id, &remaining), 1);
     assert_int_equal(id, 9);
-    assert_int_equal(sms_reports_take(dir, 12, false, &id, &remaining), 0);
+    assert_int_equal(sms_reports_take(dir, 12, "+6281234567890", false, &id, &remaining), 0);
+    /* a report whose number could not be read matches by its reference alone */
+    assert_int_equal(sms_reports_take(dir, 12, NULL, false, &id, &remaining), 1);
+    assert_int_equal(id, 5);
+    assert_int_equal(sms_reports_take(dir, 12, NULL, false, &id, &remaining), 0);
 
     assert_int_equal(sms_calls_append(dir, "modem1", "+6281234567890", 1795853700000), 0);
     char csv[4200];
