@@ -208,8 +208,10 @@ static void receive_one(aduan_adapter_t *self)
         if (self->hello_sent) {
             self->hello_sent = false;
         } else {
+            /* the core answers this HELLO with one of its own: hello_sent stays set, so
+               that the answer is not taken for another question (each answered with a
+               HELLO, that was a ping-pong without end) */
             say_hello(self);
-            self->hello_sent = false; /* what it answers is known already */
             if (zhashx_size(self->pending))
                 resend_all(self, now);
         }

@@ -10,6 +10,12 @@
     Nothing is kept across sessions: everything still in the mailbox is unfiled, so a new
     session starts from UID 1; what was ACKed but not filed comes back as a duplicate,
     gets the same ticket, and is filed then.
+
+    A mail goes out once per outbox row: the core hands a row out again when its RESULT is
+    late (outbox.deliver_timeout_s; a slow server, a long sync holding the DELIVERs back),
+    so a DELIVER of a row already queued is dropped, and one of a row the server already
+    took is answered "sent" again from memory (the last SENT_MEMORY rows) instead of being
+    sent a second time.
 */
 #include <errno.h>
 #include <jansson.h>
@@ -34,6 +40,14 @@
 #define IDLE_MAX_S 1500         /* IDLE is renewed before the server's 30 min (RFC 2177) */
 #define BATCH_BYTES (64u << 20) /* bodies fetched in one UID FETCH at most */
 #define BUS_HEADROOM (2u << 20) /* the intake's fields beside its raw bytes and attachments */
+#define SENT_MEMORY 1024        /* outbox rows the server took, remembered against repeats */
+#define PROVIDER_ID_MAX 64
+
+/* A row whose mail the SMTP server accepted, and the queue id it gave. */
+typedef struct {
+    uint64_t outbox_id;
+    char provider_id[PROVIDER_ID_MAX];
+} sent_t;
 
 typedef struct {
     uint32_t *v;
@@ -57,6 +71,9 @@ typedef struct {
     email_smtp_t *smtp;
     aduan_msg_t **delivers; /* DELIVERs waiting for the next poll: one SMTP session */
     size_t deliver_count, deliver_cap;
+    sent_t sent[SENT_MEMORY]; /* a ring: the rows sent last */
+    size_t sent_next;
+    uint64_t repeats;         /* DELIVERs of rows queued or sent already, not sent again */
 } email_t;
 
 /* ---- UID lists ------------------------------------------------------------------------------ */
@@ -309,10 +326,29 @@ static int sync_mailbox(email_t *self)
 
 /* ---- sending -------------------------------------------------------------------------------- */
 
+/* The server took the row's mail: remembered, so that a repeat is not sent again. */
+static void remember_sent(email_t *self, uint64_t outbox_id, const char *provider_id)
+{
+    sent_t *s = &self->sent[self->sent_next];
+    s->outbox_id = outbox_id;
+    snprintf(s->provider_id, sizeof s->provider_id, "%s", provider_id ? provider_id : "");
+    self->sent_next = (self->sent_next + 1) % SENT_MEMORY;
+}
+
+static const sent_t *sent_already(const email_t *self, uint64_t outbox_id)
+{
+    for (size_t i = 0; i < SENT_MEMORY; i++)
+        if (self->sent[i].outbox_id == outbox_id && outbox_id != 0)
+            return &self->sent[i];
+    return NULL;
+}
+
 static void on_smtp_report(void *arg, uint64_t outbox_id, const char *status,
                            const char *provider_id, const char *detail)
 {
     email_t *self = arg;
+    if (strcmp(status, "sent") == 0)
+        remember_sent(self, outbox_id, provider_id);
     aduan_adapter_result(self->adapter, outbox_id, status, provider_id, detail);
 }
 
@@ -455,6 +491,26 @@ static void email_answered(void *state, void *cookie, const aduan_msg_t *answer)
 static void email_deliver(void *state, const aduan_msg_t *deliver)
 {
     email_t *self = state;
+    uint64_t id = deliver->deliver.outbox_id;
+    /* the core asked again before our RESULT reached it: the first answer stands */
+    const sent_t *sent = sent_already(self, id);
+    if (sent) {
+        self->repeats++;
+        log_info(C, "%s outbox=%llu sent already (queue_id=%s): not sent again",
+                 deliver->deliver.ticket && *deliver->deliver.ticket ? deliver->deliver.ticket
+                                                                     : "-",
+                 (unsigned long long)id, sent->provider_id[0] ? sent->provider_id : "-");
+        aduan_adapter_result(self->adapter, id, "sent",
+                             sent->provider_id[0] ? sent->provider_id : NULL,
+                             "sent already; a repeated DELIVER was not sent again");
+        return;
+    }
+    for (size_t i = 0; i < self->deliver_count; i++)
+        if (self->delivers[i]->deliver.outbox_id == id) {
+            self->repeats++;
+            log_debug(C, "outbox=%llu queued already", (unsigned long long)id);
+            return;
+        }
     if (self->deliver_count == self->deliver_cap) {
         size_t cap = self->deliver_cap ? self->deliver_cap * 2 : 16;
         aduan_msg_t **grown = realloc(self->delivers, cap * sizeof *grown);
@@ -479,14 +535,14 @@ static void email_deliver(void *state, const aduan_msg_t *deliver)
 static char *email_status(void *state)
 {
     email_t *self = state;
-    json_t *o = json_pack("{s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "connected", 1,
-                          "idle", email_imap_has_idle(self->imap), "move",
+    json_t *o = json_pack("{s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+                          "connected", 1, "idle", email_imap_has_idle(self->imap), "move",
                           email_imap_has_move(self->imap), "uidvalidity",
                           (json_int_t)self->uidvalidity, "last_uid", (json_int_t)self->last_uid,
                           "in_flight", (json_int_t)self->in_flight.n, "registered",
                           (json_int_t)self->submitted, "filed", (json_int_t)self->filed,
-                          "refused", (json_int_t)self->refused_count, "last_error",
-                          self->last_error);
+                          "refused", (json_int_t)self->refused_count, "repeats_not_sent",
+                          (json_int_t)self->repeats, "last_error", self->last_error);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;

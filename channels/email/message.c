@@ -501,6 +501,10 @@ char *email_message_build(const aduan_msg_t *deliver, const email_message_env_t 
     header_ids(&o, "References", deliver->deliver.references);
     if (deliver->deliver.automatic)
         puts_(&o, "Auto-Submitted: auto-replied\r\n");
+    else if (deliver->deliver.kind && strcmp(deliver->deliver.kind, "notice") == 0)
+        /* a staff notice is made by the system: a vacation responder must not answer it
+           into the complaint desk's mailbox (RFC 3834) */
+        puts_(&o, "Auto-Submitted: auto-generated\r\n");
     puts_(&o, "MIME-Version: 1.0\r\n");
     if (deliver->attachment_count == 0) {
         text_part(&o, deliver->deliver.text);

@@ -224,6 +224,12 @@ static void test_headers_of_an_acknowledgement(void **state)
     assert_null(header(text, "Auto-Submitted"));
     assert_header(text, "Subject", "Re: [ADU-2026-00042] Jalan rusak");
     free(text);
+
+    /* a notice to staff is made by the system: no vacation responder answers it */
+    assert_int_equal(aduan_msg_set(&d->deliver.kind, "notice"), 0);
+    text = build(d, &size);
+    assert_header(text, "Auto-Submitted", "auto-generated");
+    free(text);
     aduan_msg_destroy(&d);
 }
 
