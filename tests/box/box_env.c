@@ -21,15 +21,9 @@ box_env_t *box_env_new(const char *extra)
     snprintf(b->quarantine, sizeof b->quarantine, "%s/quarantine", b->dir);
     snprintf(b->outgoing, sizeof b->outgoing, "%s/outgoing", b->dir);
     snprintf(b->device, sizeof b->device, "%s/phone", b->dir);
-    mkdir(b->device, 0700);
-    for (int f = 0; f <= 5; f++) {
-        char d[200];
-        snprintf(d, sizeof d, f ? "%s/sms/%d" : "%s/sms", b->device, f);
-        assert_int_equal(mkdir(d, 0700), 0);
-    }
     char gammurc[128];
     snprintf(gammurc, sizeof gammurc, "%s/gammurc", b->dir);
-    assert_int_equal(phone_write_gammurc(gammurc, b->device), 0);
+    assert_int_equal(phone_make(b->device, gammurc), 0);
     struct passwd *pw = getpwuid(geteuid());
     assert_non_null(pw);
     char conf[2048];
@@ -66,10 +60,7 @@ int box_env_teardown(void **state)
     if (!b)
         return 0;
     int rc = h_teardown((void **)&b->env);
-    if (!getenv("ADUAN_TEST_KEEP"))
-        h_remove_tree(b->dir);
-    else
-        fprintf(stderr, "kept %s\n", b->dir);
+    h_drop_tree(b->dir);
     free(b);
     return rc;
 }

@@ -370,6 +370,15 @@ static void check_wrapper_report(const h_env_t *env)
     free(log);
 }
 
+void h_drop_tree(const char *path)
+{
+    const char *keep = getenv("ADUAN_TEST_KEEP");
+    if (keep && *keep && strcmp(keep, "0") != 0)
+        fprintf(stderr, "harness: kept %s\n", path);
+    else if (h_remove_tree(path) != 0)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", path, strerror(errno));
+}
+
 void h_env_destroy(h_env_t **env_p)
 {
     h_env_t *env = env_p ? *env_p : NULL;

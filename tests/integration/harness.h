@@ -127,6 +127,9 @@ int h_write_file(const char *path, const char *text);
 char *h_read_file(const char *path);
 /* rm -rf path (nftw, depth first, not following links). 0 or -1. */
 int h_remove_tree(const char *path);
+/* A test's own folder beside the environment's: removed, or kept (and named) under
+   ADUAN_TEST_KEEP, as the environment's is. */
+void h_drop_tree(const char *path);
 /* Milliseconds of the monotonic clock. */
 int64_t h_now_ms(void);
 

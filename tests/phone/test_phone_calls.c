@@ -43,15 +43,9 @@ static t_env_t *t_new(bool invite_missed)
     snprintf(t->cdr_dir, sizeof t->cdr_dir, "%s/cdr-csv", t->dir);
     snprintf(t->cdr, sizeof t->cdr, "%s/Master.csv", t->cdr_dir);
     assert_int_equal(mkdir(t->cdr_dir, 0700), 0);
-    assert_int_equal(mkdir(t->device, 0700), 0);
-    for (int f = 0; f <= 5; f++) {
-        char d[200];
-        snprintf(d, sizeof d, f ? "%s/sms/%d" : "%s/sms", t->device, f);
-        assert_int_equal(mkdir(d, 0700), 0);
-    }
     char gammurc[128], conf[2048];
     snprintf(gammurc, sizeof gammurc, "%s/gammurc", t->dir);
-    assert_int_equal(phone_write_gammurc(gammurc, t->device), 0);
+    assert_int_equal(phone_make(t->device, gammurc), 0);
     snprintf(conf, sizeof conf,
              "[sms]\nenabled = yes\naccount = modem-test\ngammurc = %s\npoll = 100ms\n"
              "spill_dir = %s/spill\nreconnect_max = 1s\nfollowup_window = 0\n"
@@ -82,10 +76,7 @@ static int teardown(void **state)
     if (!t)
         return 0;
     int rc = h_teardown((void **)&t->env);
-    if (!getenv("ADUAN_TEST_KEEP"))
-        h_remove_tree(t->dir);
-    else
-        fprintf(stderr, "kept %s\n", t->dir);
+    h_drop_tree(t->dir);
     free(t);
     *state = NULL;
     return rc;

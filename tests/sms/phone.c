@@ -157,6 +157,17 @@ char *phone_texts(const char *device, int folder, const char *number)
     return out;
 }
 
+int phone_make(const char *device, const char *gammurc)
+{
+    char d[512];
+    for (int f = 0; f <= 5; f++) {
+        snprintf(d, sizeof d, f ? "%s/sms/%d" : "%s/sms", device, f);
+        if ((f == 0 && mkdir(device, 0700) != 0) || mkdir(d, 0700) != 0)
+            return -1;
+    }
+    return phone_write_gammurc(gammurc, device);
+}
+
 int phone_write_gammurc(const char *path, const char *device)
 {
     FILE *f = fopen(path, "w");

@@ -37,4 +37,9 @@ char *phone_texts(const char *device, int folder, const char *number);
 /* Writes <dir>/gammurc for a dummy phone at device. Returns 0 or -1. */
 int phone_write_gammurc(const char *path, const char *device);
 
+/*  A new dummy phone: the folder device with its sms/1..5 (the driver makes them only
+    when the channel opens it, and a test writes into them before), and gammurc naming it.
+    Returns 0 or -1. */
+int phone_make(const char *device, const char *gammurc);
+
 #endif

@@ -43,15 +43,7 @@ static t_env_t *t_start(int64_t replies_per_day)
     snprintf(t->device, sizeof t->device, "%s/phone", t->dir);
     snprintf(t->gammurc, sizeof t->gammurc, "%s/gammurc", t->dir);
     snprintf(t->spill, sizeof t->spill, "%s/spill", t->dir);
-    /* the phone's folders, made here: the driver makes them only when the channel opens it */
-    for (int f = 0; f <= 5; f++) {
-        char d[200];
-        snprintf(d, sizeof d, f ? "%s/sms/%d" : "%s/sms", t->device, f);
-        if (f == 0)
-            assert_int_equal(mkdir(t->device, 0700), 0);
-        assert_int_equal(mkdir(d, 0700), 0);
-    }
-    assert_int_equal(phone_write_gammurc(t->gammurc, t->device), 0);
+    assert_int_equal(phone_make(t->device, t->gammurc), 0);
     char conf[1024];
     snprintf(conf, sizeof conf,
              "[sms]\nenabled = yes\naccount = modem-test\ngammurc = %s\npoll = 100ms\n"
@@ -71,10 +63,7 @@ static int teardown(void **state)
     if (!t)
         return 0;
     int rc = h_teardown((void **)&t->env);
-    if (!getenv("ADUAN_TEST_KEEP"))
-        h_remove_tree(t->dir);
-    else
-        fprintf(stderr, "kept %s\n", t->dir);
+    h_drop_tree(t->dir);
     free(t);
     return rc;
 }

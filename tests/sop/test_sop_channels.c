@@ -72,15 +72,7 @@ static world_t *world_new(bool delivery_reports)
     snprintf(w->device, sizeof w->device, "%s/phone", w->dir);
     snprintf(w->gammurc, sizeof w->gammurc, "%s/gammurc", w->dir);
     snprintf(w->spill, sizeof w->spill, "%s/spill", w->dir);
-    assert_int_equal(mkdir(w->device, 0700), 0);
-    char d[200];
-    snprintf(d, sizeof d, "%s/sms", w->device);
-    assert_int_equal(mkdir(d, 0700), 0);
-    for (int f = 1; f <= 5; f++) {
-        snprintf(d, sizeof d, "%s/sms/%d", w->device, f);
-        assert_int_equal(mkdir(d, 0700), 0);
-    }
-    assert_int_equal(phone_write_gammurc(w->gammurc, w->device), 0);
+    assert_int_equal(phone_make(w->device, w->gammurc), 0);
 
     /* a mailbox each: the office, the citizen, and every staff member */
     assert_int_equal(mailbox_setup(&w->office, "sopch-kantor"), 0);
@@ -141,10 +133,7 @@ static int teardown(void **state)
     if (!w)
         return 0;
     int rc = h_teardown((void **)&w->env);
-    if (!getenv("ADUAN_TEST_KEEP"))
-        h_remove_tree(w->dir);
-    else
-        fprintf(stderr, "kept %s\n", w->dir);
+    h_drop_tree(w->dir);
     free(w);
     *state = NULL;
     return rc;
