@@ -16,8 +16,10 @@
 #include "aduan/adapter.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aduan/clock.h"
@@ -35,6 +37,7 @@ typedef struct {
     void *cookie;
     bool orphaned; /* submitted by a state since closed: its answer goes to nobody */
     int64_t sent_at;
+    int64_t submitted_at; /* the first send: how long the item has waited for the core */
 } pending_t;
 
 struct aduan_adapter {
@@ -53,6 +56,8 @@ struct aduan_adapter {
     int64_t last_heard;      /* monotonic ms of the last message from the core, 0: never */
     int64_t next_beat;
     int64_t next_resend_check;
+    char last_error[256];    /* the channel's last_error as last seen, and since when */
+    char last_error_at[32];
 };
 
 const aduan_config_t *aduan_adapter_actor_config;
@@ -103,6 +108,47 @@ static void say_hello(aduan_adapter_t *self)
     self->hello_sent = true;
 }
 
+/*  The channel's facts, with what every channel has: the items sent to the core and not
+    answered yet, and how long the oldest has waited (aduanctl stats shows them). Takes
+    status; returns it, or another string, or NULL. */
+static char *with_unanswered(aduan_adapter_t *self, char *status)
+{
+    json_t *o = json_loads(status, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return status; /* the channel's own words, as they are */
+    }
+    int64_t now = aduan_monotonic_ms(), oldest = now;
+    size_t n = 0;
+    for (pending_t *p = zhashx_first(self->pending); p; p = zhashx_next(self->pending)) {
+        if (p->orphaned)
+            continue;
+        n++;
+        if (p->submitted_at < oldest)
+            oldest = p->submitted_at;
+    }
+    /* when the channel's last error changed, for every channel that reports one */
+    const char *error = json_string_value(json_object_get(o, "last_error"));
+    if (error && *error && strcmp(error, self->last_error) != 0) {
+        snprintf(self->last_error, sizeof self->last_error, "%s", error);
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(self->last_error_at, sizeof self->last_error_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (self->last_error_at[0] && !json_object_get(o, "last_error_at"))
+        json_object_set_new(o, "last_error_at", json_string(self->last_error_at));
+    json_object_set_new(o, "unanswered", json_integer((json_int_t)n));
+    json_object_set_new(o, "oldest_unanswered_s",
+                        json_integer((json_int_t)((now - oldest) / 1000)));
+    char *merged = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!merged)
+        return status;
+    free(status);
+    return merged;
+}
+
 static void send_heartbeat(aduan_adapter_t *self)
 {
     aduan_msg_t *beat = aduan_msg_new(ADUAN_MSG_HEARTBEAT);
@@ -113,6 +159,8 @@ static void send_heartbeat(aduan_adapter_t *self)
         status = self->channel->status(self->state);
     else if (!self->state)
         status = strdup("{\"connected\": false}");
+    if (status)
+        status = with_unanswered(self, status);
     if (status) {
         /* a status that breaks the schema must not cost the heartbeat */
         if (aduan_utf8_valid(status, strlen(status)))
@@ -321,6 +369,7 @@ int aduan_adapter_submit(aduan_adapter_t *self, aduan_msg_t **intake_p, void *co
     snprintf(p->id, sizeof p->id, "%s", m->id);
     p->encoded = encoded;
     p->cookie = cookie;
+    p->submitted_at = aduan_monotonic_ms();
     aduan_msg_destroy(&m);
     zhashx_insert(self->pending, p->id, p);
     resend(self, p, aduan_monotonic_ms());

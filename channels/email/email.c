@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -68,6 +69,8 @@ typedef struct {
     size_t carry_max;    /* the largest raw message an intake can carry */
     uint64_t submitted, filed, refused_count;
     char last_error[300];
+    char last_error_at[32]; /* UTC, ISO 8601 */
+    char last_sync[32];     /* when the mailbox was last read to its end (UTC) */
     email_smtp_t *smtp;
     aduan_msg_t **delivers; /* DELIVERs waiting for the next poll: one SMTP session */
     size_t deliver_count, deliver_cap;
@@ -148,9 +151,19 @@ static void drain_wake(email_t *self)
         ;
 }
 
+/* For the status: when something happened, in UTC. */
+static void utc_now(char *out, size_t outlen)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 static int fail(email_t *self)
 {
     snprintf(self->last_error, sizeof self->last_error, "%s", email_imap_error(self->imap));
+    utc_now(self->last_error_at, sizeof self->last_error_at);
     log_warn(C, "mailbox failed: %s", self->last_error);
     return -1;
 }
@@ -435,6 +448,7 @@ static int email_poll(void *state)
     send_delivers(self);
     if (file_answered(self) != 0 || sync_mailbox(self) != 0)
         return fail(self);
+    utc_now(self->last_sync, sizeof self->last_sync);
     if (self->in_flight.n)
         aduan_adapter_wait(self->adapter, ANSWER_WAIT_MS);
     if (file_answered(self) != 0)
@@ -543,6 +557,10 @@ static char *email_status(void *state)
                           (json_int_t)self->submitted, "filed", (json_int_t)self->filed,
                           "refused", (json_int_t)self->refused_count, "repeats_not_sent",
                           (json_int_t)self->repeats, "last_error", self->last_error);
+    if (o) {
+        json_object_set_new(o, "last_sync", json_string(self->last_sync));
+        json_object_set_new(o, "last_error_at", json_string(self->last_error_at));
+    }
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;

@@ -225,8 +225,11 @@ static void test_runner(void **state)
         a = test_adapter_stats(env);
     }
     assert_non_null(a);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "status"), "signal")),
-                     77);
+    const json_t *status = json_object_get(a, "status");
+    assert_int_equal(json_integer_value(json_object_get(status, "signal")), 77);
+    /* and what the runner adds for every channel: items waiting for the core's answer */
+    assert_true(json_is_integer(json_object_get(status, "unanswered")));
+    assert_true(json_integer_value(json_object_get(status, "oldest_unanswered_s")) >= 0);
     json_decref(a);
 
     /* the core dies with items in flight; they are sent again to the new core */
