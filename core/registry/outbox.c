@@ -110,14 +110,19 @@ static void random_bytes(unsigned char *out, size_t n)
     left -= n;
 }
 
-/* A Message-ID that stays with the row through every retry. */
-static void make_message_id(const char *ticket, const char *kind, char *out, size_t outlen)
+/*  A Message-ID that stays with the row through every retry. Its right side is the
+    domain of our mail address (receiving servers and filters expect a domain there), or
+    "aduan" without one. */
+static void make_message_id(const aduan_config_t *cfg, const char *ticket, const char *kind,
+                            char *out, size_t outlen)
 {
     unsigned char rnd[8] = {0};
     random_bytes(rnd, sizeof rnd);
-    snprintf(out, outlen, "%s.%s.%02x%02x%02x%02x%02x%02x%02x%02x@aduan",
+    const char *at = cfg->email.address ? strrchr(cfg->email.address, '@') : NULL;
+    const char *domain = at && at[1] ? at + 1 : "aduan";
+    snprintf(out, outlen, "%s.%s.%02x%02x%02x%02x%02x%02x%02x%02x@%.100s",
              ticket && *ticket ? ticket : "aduan", kind, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-             rnd[5], rnd[6], rnd[7]);
+             rnd[5], rnd[6], rnd[7], domain);
 }
 
 int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, int64_t *id_out)
@@ -147,7 +152,8 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
         }
     }
     char message_id[160];
-    make_message_id(item->ticket, item->kind, message_id, sizeof message_id);
+    make_message_id(aduan_store_config(store), item->ticket, item->kind, message_id,
+                    sizeof message_id);
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_INSERT_OUTBOX);
     if (!st)
         return -1;
