@@ -1296,6 +1296,21 @@ static int unexpected(const char *what)
     return CTL_FAIL;
 }
 
+/* The answer's items as a table, or the line that says there are none. */
+static int print_items(const json_t *body, const column_t *cols, size_t ncols, const char *none)
+{
+    const json_t *items = items_of(body);
+    if (!items)
+        return unexpected("items");
+    if (json_array_size(items) == 0)
+        printf("%s\n", none);
+    else
+        table_of_rows(cols, ncols, items, 0);
+    return CTL_OK;
+}
+#define PRINT_ITEMS(body, cols, none)                                                            \
+    print_items((body), (cols), sizeof(cols) / sizeof(cols)[0], (none))
+
 static int print_list(const json_t *body)
 {
     static const column_t cols[] = {
@@ -1306,14 +1321,7 @@ static int print_list(const json_t *body)
         {"FROM", 30, false, "from", CELL_SENDER},
         {"SUBJECT", 0, false, "subject", CELL_SUBJECT},
     };
-    const json_t *items = items_of(body);
-    if (!items)
-        return unexpected("items");
-    if (json_array_size(items) == 0)
-        printf("No complaints.\n");
-    else
-        TABLE_OF(cols, items, 0);
-    return CTL_OK;
+    return PRINT_ITEMS(body, cols, "No complaints.");
 }
 
 static int print_search(const json_t *body)
@@ -1327,14 +1335,7 @@ static int print_search(const json_t *body)
         {"SUBJECT", 0, false, "subject", CELL_SUBJECT},
         {"MATCH", 0, false, "snippet", CELL_TEXT},
     };
-    const json_t *items = items_of(body);
-    if (!items)
-        return unexpected("items");
-    if (json_array_size(items) == 0)
-        printf("No matches.\n");
-    else
-        TABLE_OF(cols, items, 0);
-    return CTL_OK;
+    return PRINT_ITEMS(body, cols, "No matches.");
 }
 
 static int print_quarantine(const json_t *body)
@@ -1348,14 +1349,7 @@ static int print_quarantine(const json_t *body)
         {"KEY", 30, false, "dedupe_key", CELL_TEXT},
         {"REASON", 0, false, "reason", CELL_TEXT},
     };
-    const json_t *items = items_of(body);
-    if (!items)
-        return unexpected("items");
-    if (json_array_size(items) == 0)
-        printf("The quarantine is empty.\n");
-    else
-        TABLE_OF(cols, items, 0);
-    return CTL_OK;
+    return PRINT_ITEMS(body, cols, "The quarantine is empty.");
 }
 
 /* A section title with its row count, or "Title: none" (then returns false). */
@@ -1786,14 +1780,7 @@ static int print_overdue(const json_t *body)
         {"ROLE", 10, false, "role", CELL_TEXT},
         {"DEADLINE", 0, false, "label", CELL_TEXT},
     };
-    const json_t *items = items_of(body);
-    if (!items)
-        return unexpected("items");
-    if (json_array_size(items) == 0)
-        printf("Nothing is overdue.\n");
-    else
-        TABLE_OF(cols, items, 0);
-    return CTL_OK;
+    return PRINT_ITEMS(body, cols, "Nothing is overdue.");
 }
 
 /* The rows of a report as a table: its headers as columns. */
