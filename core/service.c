@@ -32,6 +32,7 @@
     batch stays a short pause for whoever sends meanwhile; a search catches up at once. */
 #define INDEX_BATCH 256
 #define INDEX_DELAY_MS 100
+#define INDEX_BACKLOG_MAX (4 * INDEX_BATCH)
 #define MALFORMED_KEEP_MAX (1024 * 1024) /* bytes of a refused message kept in quarantine */
 #define CONTROL_MAX (1024 * 1024)
 
@@ -452,13 +453,22 @@ static void forget_flight(aduan_core_t *self, uint64_t outbox_id)
     }
 }
 
-/* Writes the batch's entries inside the open transaction. An item refused for good is
+/*  A turn writes in two transactions (see turn()): first the intakes, whose ACKs wait for
+    it, synced; then what the adapters reported (RESULT) with the outbox items handed out. */
+static bool in_intake_phase(const entry_t *e)
+{
+    return e->kind != ENTRY_RESULT;
+}
+
+/* Writes the entries of one phase inside the open transaction. An item refused for good is
    refused before anything of it is written (registry.h), so the others stand; a database
-   failure rolls back the whole turn. 0, or -1 when the transaction must roll back. */
-static int write_entries(aduan_core_t *self)
+   failure rolls back the whole transaction. 0, or -1 when it must roll back. */
+static int write_entries(aduan_core_t *self, bool intakes)
 {
     for (size_t i = 0; i < self->batch_len; i++) {
         entry_t *e = &self->batch[i];
+        if (in_intake_phase(e) != intakes)
+            continue;
         const char *peer_name = e->peer && e->peer->channel ? e->peer->channel : "unknown";
         int rc = 0;
         switch (e->kind) {
@@ -500,10 +510,13 @@ static void publish_events(aduan_core_t *self)
     aduan_event_list_free(&events);
 }
 
-static void answer_batch(aduan_core_t *self, bool committed)
+/* ACKs or NACKs the intakes of the batch, or forgets the flights its RESULTs ended. */
+static void answer_entries(aduan_core_t *self, bool intakes, bool committed)
 {
     for (size_t i = 0; i < self->batch_len; i++) {
         entry_t *e = &self->batch[i];
+        if (in_intake_phase(e) != intakes)
+            continue;
         if (e->kind == ENTRY_RESULT) {
             self->count.results++;
             if (committed)
@@ -534,8 +547,13 @@ static void answer_batch(aduan_core_t *self, bool committed)
             else if (strcmp(e->result.disposition, "duplicate") == 0)
                 self->count.duplicates++;
         }
-        entry_clear(e);
     }
+}
+
+static void clear_batch(aduan_core_t *self)
+{
+    for (size_t i = 0; i < self->batch_len; i++)
+        entry_clear(&self->batch[i]);
     self->batch_len = 0;
 }
 
@@ -569,7 +587,8 @@ static int pick_due(const aduan_msg_t *deliver, void *arg)
     snprintf(key, sizeof key, "%llu", (unsigned long long)deliver->deliver.outbox_id);
     if (zhashx_lookup(ctx->self->in_flight, key))
         return 0; /* with another adapter of the channel */
-    if (aduan_outbox_mark_sending(ctx->self->store, (int64_t)deliver->deliver.outbox_id) != 0)
+    if (aduan_outbox_mark_sending(ctx->self->store, (int64_t)deliver->deliver.outbox_id,
+                                  (int)deliver->deliver.attempt) != 0)
         return -1;
     picked_t *p = calloc(1, sizeof *p);
     p->peer = ctx->peer;
@@ -651,47 +670,65 @@ static void send_deliveries(aduan_core_t *self)
     zlistx_purge(self->outgoing);
 }
 
-/*  One turn of the loop: the messages waiting on the intake socket and the outbox items
-    now due go into one transaction (one fsync); only after its COMMIT are the ACKs, the
-    DELIVERs and the events sent. */
+/*  One transaction of a turn: the entries of its phase, and, when dispatching, the outbox
+    items now due marked as handed out. True when committed. */
+static bool commit_phase(aduan_core_t *self, bool intakes, bool dispatching)
+{
+    int64_t t0 = aduan_monotonic_ms();
+    bool committed = false;
+    int begun = intakes ? aduan_store_begin(self->store)
+                        : aduan_store_begin_unsynced(self->store);
+    if (begun == 0) {
+        if (write_entries(self, intakes) == 0 && (!dispatching || pick_deliveries(self) == 0) &&
+            aduan_store_commit(self->store) == 0)
+            committed = true;
+        else
+            aduan_store_rollback(self->store);
+    }
+    if (!committed) {
+        log_error("core", "could not commit a turn's %s: %s; refused for later",
+                  intakes ? "intakes" : "results", aduan_store_errmsg(self->store));
+        note_error(self, "commit failed", aduan_store_errmsg(self->store));
+        zlistx_purge(self->outgoing);
+    }
+    log_debug("core", "turn: %s, %zu deliveries, %lld ms", intakes ? "intakes" : "results",
+              zlistx_size(self->outgoing), (long long)(aduan_monotonic_ms() - t0));
+    return committed;
+}
+
+/*  One turn of the loop: the messages waiting on the intake socket, in two transactions.
+    The intakes first, synced (one fsync), and ACKed as soon as it commits: an ACK never
+    waits for anything but the intakes of its turn. Then the RESULTs and the outbox items
+    now due, not synced: a power cut may undo them, and a RESULT undone is an item sent
+    again, as when the RESULT was still on its way (the next synced COMMIT, the next
+    turn's, makes them durable). DELIVERs and events go out after their COMMIT. */
 static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
 {
     size_t max = (size_t)self->config->core.batch_max;
     while (intake_ready && self->batch_len < max && receive_one(self))
         ;
+    size_t intakes = 0;
+    for (size_t i = 0; i < self->batch_len; i++)
+        intakes += in_intake_phase(&self->batch[i]);
     bool dispatching = self->batch_len > 0 || (check_outbox && anything_due(self));
     if (self->batch_len == 0 && !dispatching)
         return;
-    bool committed = false;
-    int64_t t0 = aduan_monotonic_ms();
-    if (aduan_store_begin(self->store) == 0) {
-        if (write_entries(self) == 0 && (!dispatching || pick_deliveries(self) == 0) &&
-            aduan_store_commit(self->store) == 0) {
-            committed = true;
-        } else {
-            aduan_store_rollback(self->store);
-        }
-    }
-    if (!committed) {
-        log_error("core", "could not commit %zu items: %s; they are refused for later",
-                  self->batch_len, aduan_store_errmsg(self->store));
-        note_error(self, "commit failed", aduan_store_errmsg(self->store));
-        zlistx_purge(self->outgoing);
-    }
-    log_debug("core", "turn: %zu items, %zu deliveries, %lld ms", self->batch_len,
-              zlistx_size(self->outgoing), (long long)(aduan_monotonic_ms() - t0));
-    for (size_t i = 0; committed && i < self->batch_len; i++) {
-        if (self->batch[i].kind != ENTRY_INTAKE)
-            continue;
-        if (self->unindexed == 0)
+    if (intakes > 0) {
+        bool committed = commit_phase(self, true, false);
+        if (committed && self->unindexed == 0)
             self->unindexed_since = aduan_monotonic_ms();
-        self->unindexed++;
+        for (size_t i = 0; committed && i < self->batch_len; i++)
+            self->unindexed += self->batch[i].kind == ENTRY_INTAKE;
+        answer_entries(self, true, committed);
     }
-    answer_batch(self, committed);
-    if (committed) {
-        send_deliveries(self);
-        publish_events(self);
+    if (intakes < self->batch_len || dispatching) {
+        bool committed = commit_phase(self, false, dispatching);
+        answer_entries(self, false, committed);
+        if (committed)
+            send_deliveries(self);
     }
+    publish_events(self);
+    clear_batch(self);
     self->last_dispatch = aduan_monotonic_ms();
 }
 
@@ -702,6 +739,10 @@ static void index_pending(aduan_core_t *self, bool now)
     if (self->unindexed == 0 ||
         (!now && self->unindexed < INDEX_BATCH &&
          aduan_monotonic_ms() - self->unindexed_since < INDEX_DELAY_MS))
+        return;
+    /* adapters waiting for their ACKs go first; the index waits for a quiet moment, up to
+       a bound, so a search is never far behind and one filling never long */
+    if (!now && self->unindexed < INDEX_BACKLOG_MAX && (zsock_events(self->intake) & ZMQ_POLLIN))
         return;
     int64_t t0 = aduan_monotonic_ms();
     int indexed = aduan_store_index_pending(self->store);

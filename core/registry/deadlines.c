@@ -53,12 +53,52 @@ bool aduan_deadline_is_working_day(int64_t ms, const char *holidays)
     return working_day(&tm, holidays);
 }
 
+/*  A deadline depends only on the local date it counts from, so the last few answers are
+    kept: every complaint of a day asks the same questions, and working days are counted
+    with one mktime per day (a resolution deadline of 60 working days is some 80 calls, for
+    each complaint registered and each one looked at). */
+#define DEADLINE_MEMO 8
+
+typedef struct {
+    int year, yday, days;
+    long gmtoff; /* the zone it was counted in */
+    bool working_days;
+    char holidays[512]; /* the list it was counted with: unused when longer */
+    int64_t due;
+} deadline_memo_t;
+
+static __thread deadline_memo_t deadline_memo[DEADLINE_MEMO];
+static __thread unsigned deadline_memo_next;
+
+static int64_t deadline_counted(struct tm tm, int days, bool working_days, const char *holidays);
+
 int64_t aduan_deadline_after(int64_t start_ms, int days, bool working_days,
                              const char *holidays)
 {
     time_t t = (time_t)(start_ms / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
+    const char *hol = holidays ? holidays : "";
+    bool memoable = strlen(hol) < sizeof deadline_memo[0].holidays;
+    for (unsigned i = 0; memoable && i < DEADLINE_MEMO; i++) {
+        const deadline_memo_t *m = &deadline_memo[i];
+        if (m->due && m->year == tm.tm_year && m->yday == tm.tm_yday && m->days == days &&
+            m->gmtoff == tm.tm_gmtoff &&
+            m->working_days == working_days && strcmp(m->holidays, hol) == 0)
+            return m->due;
+    }
+    int64_t due = deadline_counted(tm, days, working_days, hol);
+    if (memoable) {
+        deadline_memo_t *m = &deadline_memo[deadline_memo_next++ % DEADLINE_MEMO];
+        *m = (deadline_memo_t){.year = tm.tm_year, .yday = tm.tm_yday, .days = days,
+                               .gmtoff = tm.tm_gmtoff, .working_days = working_days, .due = due};
+        snprintf(m->holidays, sizeof m->holidays, "%s", hol);
+    }
+    return due;
+}
+
+static int64_t deadline_counted(struct tm tm, int days, bool working_days, const char *holidays)
+{
     /* noon: moving by whole days never crosses into another day at a DST change */
     tm.tm_hour = 12;
     tm.tm_min = tm.tm_sec = 0;
@@ -158,6 +198,25 @@ static int deadlines_of(const aduan_config_t *cfg, const open_complaint_t *c, de
         d->role = role;
     }
     return n;
+}
+
+int64_t aduan_deadlines_first_check(const aduan_config_t *cfg, const char *state,
+                                    int64_t received_at, int64_t now)
+{
+    open_complaint_t c = {.received_at = received_at, .state_at = received_at};
+    snprintf(c.state, sizeof c.state, "%s", state);
+    deadline_t ds[3];
+    int n = deadlines_of(cfg, &c, ds);
+    int64_t next = -1;
+    for (int i = 0; i < n; i++) {
+        /* as look_at sees a complaint with no notice sent yet */
+        if (now > ds[i].due_at || (ds[i].remind_at && now > ds[i].remind_at))
+            return 0;
+        int64_t at = ds[i].remind_at ? ds[i].remind_at + 1 : ds[i].due_at + 1;
+        if (next < 0 || at < next)
+            next = at;
+    }
+    return next;
 }
 
 typedef struct {

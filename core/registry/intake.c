@@ -25,8 +25,9 @@
     " ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last"
 #define SQL_INSERT_COMPLAINT                                                               \
     "INSERT INTO complaint(ticket, channel, account, from_addr, from_name, received_at,"     \
-    " source_at, subject, text, state, incomplete, raw_sha256, updated_at)"                 \
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'recorded', ?10, ?11, ?6)"
+    " source_at, subject, text, state, incomplete, raw_sha256, updated_at, state_at,"        \
+    " next_check_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'recorded', ?10, ?11, ?6,"   \
+    " ?6, ?12)"
 #define SQL_INSERT_MESSAGE                                                                 \
     "INSERT INTO message(complaint_id, direction, at, channel, from_addr, subject, body,"    \
     " message_ref, raw_sha256) VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -519,6 +520,12 @@ static int take_new(aduan_store_t *store, const aduan_msg_t *m, int64_t now,
                      (m->intake.flags & (ADUAN_INTAKE_INCOMPLETE | ADUAN_INTAKE_TRANSCRIBE)) ? 1
                                                                                            : 0);
     aduan_bind_text_or_null(st, 11, raw_sha);
+    int64_t check_at = aduan_deadlines_first_check(aduan_store_config(store), "recorded", now,
+                                                   now);
+    if (check_at >= 0)
+        sqlite3_bind_int64(st, 12, check_at);
+    else
+        sqlite3_bind_null(st, 12);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -2;
     sqlite3_reset(st);

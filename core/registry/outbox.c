@@ -32,10 +32,8 @@
 #define SQL_NEXT_DUE                                                                       \
     "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1"                            \
     " AND status IN ('pending','sending')"
-#define SQL_ATTEMPTS "SELECT attempts FROM outbox WHERE id = ?1"
 #define SQL_MARK_SENDING                                                                   \
-    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?2"   \
-    " WHERE id = ?1"
+    "UPDATE outbox SET status = 'sending', attempts = ?3, next_attempt_at = ?2 WHERE id = ?1"
 #define SQL_GET                                                                            \
     "SELECT o.status, o.attempts, o.kind, o.to_addr, o.complaint_id, c.ticket, o.channel"   \
     " FROM outbox o LEFT JOIN complaint c ON c.id = o.complaint_id WHERE o.id = ?1"
@@ -262,29 +260,21 @@ int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel)
     return at > now + planning_horizon_ms(&policy) ? now : at; /* the clock stepped back */
 }
 
-int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id)
+int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id, int attempt)
 {
     aduan_retry_policy_t policy;
     aduan_retry_policy_from_config(aduan_store_config(store), &policy);
-    sqlite3_stmt *st = aduan_store_stmt(store, SQL_ATTEMPTS);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, outbox_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return -1;
-    }
-    int attempts = sqlite3_column_int(st, 0) + 1;
-    sqlite3_reset(st);
     /* no RESULT by then: the attempt failed, and the next waits its backoff as well */
     int64_t due = aduan_store_now_ms(store) + policy.deliver_timeout_ms +
-                  aduan_retry_delay_ms(&policy, attempts);
-    st = aduan_store_stmt(store, SQL_MARK_SENDING);
+                  aduan_retry_delay_ms(&policy, attempt);
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_MARK_SENDING);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, outbox_id);
     sqlite3_bind_int64(st, 2, due);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_bind_int(st, 3, attempt);
+    int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(aduan_store_db(store)) == 1
+                 ? 0 : -1;
     sqlite3_reset(st);
     return rc;
 }

@@ -99,8 +99,9 @@ typedef int (*aduan_outbox_due_fn)(const aduan_msg_t *deliver, void *arg);
 int aduan_outbox_each_due(aduan_store_t *store, const char *channel, int limit,
                           aduan_outbox_due_fn fn, void *arg);
 
-/* The item was handed to an adapter: one more attempt, due again after its timeout. */
-int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id);
+/*  The item was handed to an adapter for its attempt-th try (DELIVER.attempt, from
+    aduan_outbox_each_due): due again after its timeout. 0, or -1 (no such item). */
+int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id, int attempt);
 
 /*  Applies a RESULT: sent / delivered end it; temporary schedules the next try (or fails
     it after the last, telling staff); permanent fails it and tells staff. */
@@ -181,6 +182,12 @@ int64_t aduan_deadline_after(int64_t start_ms, int days, bool working_days,
 
 /* True when the local day of ms is a working day. */
 bool aduan_deadline_is_working_day(int64_t ms, const char *holidays);
+
+/*  When a complaint entering `state` at received_at, with no notice sent, next needs the
+    scan's look: its first reminder or deadline; 0 at once; -1 never. The intake writes it
+    with the new row, so the scan never rewrites every new complaint only to learn this. */
+int64_t aduan_deadlines_first_check(const aduan_config_t *cfg, const char *state,
+                                    int64_t received_at, int64_t now);
 
 /*  One scan of the deadlines, in a transaction of its own: reminders before a deadline to
     the role that acts, escalations after it to the head; the deliveries the channels

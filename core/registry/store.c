@@ -42,6 +42,7 @@ struct aduan_store {
     zhashx_t *statements;      /* SQL text -> statement_t*, finalised on close */
     bool indexing;             /* inside aduan_store_index_pending */
     bool files_dirty;          /* a file was written in this transaction: flush first */
+    bool unsynced;             /* in a transaction of aduan_store_begin_unsynced */
     aduan_event_t *events;     /* in order of occurrence */
     aduan_event_t **events_tail;
 };
@@ -281,6 +282,26 @@ int aduan_store_begin(aduan_store_t *self)
     return exec(self, "BEGIN IMMEDIATE");
 }
 
+/* Back to synced COMMITs after a transaction of aduan_store_begin_unsynced. */
+static void synced_again(aduan_store_t *self)
+{
+    if (self->unsynced && exec(self, "PRAGMA synchronous=FULL") != 0)
+        log_error("store", "cannot return to synchronous=FULL: %s", sqlite3_errmsg(self->db));
+    self->unsynced = false;
+}
+
+int aduan_store_begin_unsynced(aduan_store_t *self)
+{
+    if (exec(self, "PRAGMA synchronous=NORMAL") != 0)
+        return -1;
+    self->unsynced = true;
+    if (aduan_store_begin(self) != 0) {
+        synced_again(self);
+        return -1;
+    }
+    return 0;
+}
+
 /* One flush of the file system for every file of the transaction (see store.h). */
 static int flush_files(aduan_store_t *self)
 {
@@ -306,6 +327,7 @@ int aduan_store_commit(aduan_store_t *self)
         aduan_store_rollback(self);
         return -1;
     }
+    synced_again(self);
     return 0;
 }
 
@@ -313,6 +335,7 @@ void aduan_store_rollback(aduan_store_t *self)
 {
     if (!sqlite3_get_autocommit(self->db))
         exec(self, "ROLLBACK");
+    synced_again(self);
     aduan_event_list_free(&self->events);
     self->events_tail = &self->events;
 }

@@ -43,6 +43,13 @@ int aduan_store_begin(aduan_store_t *self);
 int aduan_store_commit(aduan_store_t *self);
 void aduan_store_rollback(aduan_store_t *self);
 
+/*  BEGIN IMMEDIATE of a transaction whose COMMIT is not synced (synchronous=NORMAL for it):
+    it survives the crash of the process, and the next synced COMMIT makes it durable (WAL
+    frames are kept in order), but a power cut before that undoes it. Only for what may be
+    undone that way: what an adapter reported (RESULT), which it then reports again.
+    Committed and rolled back as any other. */
+int aduan_store_begin_unsynced(aduan_store_t *self);
+
 /*  The search index (message_fts) is filled in batches, not by a trigger per message: the
     core calls this after the ACKs of a turn, in a transaction of its own, and a statement
     that searches (names "message_fts MATCH") calls it before it runs, so searches see every
