@@ -331,6 +331,15 @@ static void on_hello(aduan_core_t *self, zframe_t *routing_id, const aduan_msg_t
     aduan_msg_set(&reply->hello.software, "aduan-core");
     send_to(self, reply, routing_id);
     aduan_msg_destroy(&reply);
+    /* A HELLO says the adapter is there and can send (it started, or its modem, mailbox
+       or mail server answers again): what waited for the channel meanwhile goes now, not
+       at the end of each item's backoff, which grew while it was away. */
+    int waiting = aduan_outbox_retry_now(self->store, p->channel);
+    if (waiting > 0)
+        log_info("core", "%s back: %d waiting items due now", p->channel, waiting);
+    else if (waiting < 0)
+        log_warn("core", "%s back, but its waiting items keep their backoff: %s", p->channel,
+                 aduan_store_errmsg(self->store));
     self->dispatch_now = true;
 }
 

@@ -1,6 +1,8 @@
 /*  outbox.c - everything to be sent: queued with the change that caused it, handed to the
     channel's adapter, retried with exponential backoff, marked from RESULT; after the last
-    try it is failed and the help desk is told.
+    try it is failed and the help desk is told. When the channel's adapter says it is back
+    (HELLO), what its backoff holds is due at once (aduan_outbox_retry_now): a server away
+    for a minute must not keep the replies waiting for the hour the backoff grew to.
 
     Row states: pending -> sending -> sent -> delivered
                                \-> pending (temporary failure, next try later)
@@ -32,6 +34,10 @@
 #define SQL_NEXT_DUE                                                                       \
     "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1"                            \
     " AND status IN ('pending','sending')"
+/* waiting after a failure (attempts > 0) and not due yet: the rows a backoff holds back */
+#define SQL_RETRY_NOW                                                                      \
+    "UPDATE outbox SET next_attempt_at = ?2 WHERE channel = ?1 AND status = 'pending'"      \
+    " AND attempts > 0 AND next_attempt_at > ?2"
 #define SQL_MARK_SENDING                                                                   \
     "UPDATE outbox SET status = 'sending', attempts = ?3, next_attempt_at = ?2 WHERE id = ?1"
 #define SQL_GET                                                                            \
@@ -258,6 +264,18 @@ int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel)
     aduan_retry_policy_from_config(aduan_store_config(store), &policy);
     int64_t now = aduan_store_now_ms(store);
     return at > now + planning_horizon_ms(&policy) ? now : at; /* the clock stepped back */
+}
+
+int aduan_outbox_retry_now(aduan_store_t *store, const char *channel)
+{
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_RETRY_NOW);
+    if (!st)
+        return -1;
+    aduan_bind_text(st, 1, channel);
+    sqlite3_bind_int64(st, 2, aduan_store_now_ms(store));
+    int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(aduan_store_db(store)) : -1;
+    sqlite3_reset(st);
+    return rc;
 }
 
 int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id, int attempt)

@@ -111,6 +111,12 @@ int aduan_outbox_apply_result(aduan_store_t *store, int64_t outbox_id, const cha
 /* Earliest next_attempt_at of anything pending on the channel; 0 when nothing waits. */
 int64_t aduan_outbox_next_due_at(aduan_store_t *store, const char *channel);
 
+/*  The channel's adapter is back (it said HELLO: it started, or its source or server
+    answers again): what waits on the channel after a temporary failure is due now rather
+    than at the end of its backoff. Items being sent are left alone. Returns how many, or
+    -1 on a database error. */
+int aduan_outbox_retry_now(aduan_store_t *store, const char *channel);
+
 /* ---- audit (audit.c) --------------------------------------------------------------- */
 
 /* Appends a row chained to the previous one by SHA-256. */
