@@ -6,7 +6,9 @@
     that the registry holds exactly N new tickets, and (with --repeat) that sending the
     same N again yields none. --demo sends a handful of complaints slowly and shows what
     comes back: the quick start's first look at the main job. --search runs queries over
-    the control endpoint and prints their latency. */
+    the control endpoint and prints their latency. --direct writes the same intakes
+    straight into a registry of its own, without bus or daemon: how much of an intake's
+    time is the registry's own work. */
 #include <czmq.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -17,6 +19,8 @@
 #include "aduan/bus.h"
 #include "aduan/clock.h"
 #include "aduan/config.h"
+#include "aduan/log.h"
+#include "registry.h"
 
 typedef struct {
     const char *intake;
@@ -387,6 +391,59 @@ static int run_search(const options_t *o, const char *query, int queries)
     return 0;
 }
 
+/*  The registry's own pace: the intakes written by aduan_registry_intake, DIRECT_BATCH to a
+    transaction, in this process, into a new registry under dir. No bus, no ACKs, no
+    deliveries: what the core would reach if everything around the registry were free. */
+#define DIRECT_BATCH 32
+
+static int run_direct(const options_t *o, const aduan_config_t *base, const char *dir)
+{
+    aduan_config_t *config = aduan_config_defaults();
+    /* the bench's staff, so every intake notifies as it does under the daemon */
+    config->staff = base->staff;
+    config->staff_count = base->staff_count;
+    free(config->templates.dir);
+    config->templates.dir = strdup(base->templates.dir);
+    aduan_store_t *store = NULL;
+    char reason[512] = "";
+    if (aduan_store_open(dir, config, NULL, &store, reason, sizeof reason) != 0) {
+        fprintf(stderr, "aduan-bench: %s\n", reason);
+        config->staff = NULL;
+        config->staff_count = 0;
+        aduan_config_destroy(&config);
+        return 2;
+    }
+    unsigned seed = 1;
+    long fresh = 0;
+    aduan_log_threshold = ADUAN_LOG_WARN; /* a line per intake is the daemon's, not this */
+    int64_t t0 = aduan_monotonic_ms();
+    for (long i = 0; i < o->count;) {
+        if (aduan_store_begin(store) != 0)
+            break;
+        for (long j = 0; j < DIRECT_BATCH && i < o->count; j++, i++) {
+            aduan_msg_t *m = synthetic_intake(o, (int)(i % o->adapters), i, &seed);
+            aduan_intake_result_t result;
+            if (aduan_registry_intake(store, m, "bench", &result, reason, sizeof reason) == 0 &&
+                strcmp(result.disposition, "new") == 0)
+                fresh++;
+            aduan_msg_destroy(&m);
+        }
+        if (aduan_store_commit(store) != 0)
+            break;
+        aduan_event_t *events = aduan_store_take_events(store);
+        aduan_event_list_free(&events);
+    }
+    int64_t ms = aduan_monotonic_ms() - t0;
+    printf("direct   %ld intakes straight into the registry, %d per transaction, no bus: "
+           "%.2f s, %.0f intakes/s; new %ld\n",
+           o->count, DIRECT_BATCH, ms / 1000.0, ms > 0 ? o->count * 1000.0 / ms : 0.0, fresh);
+    aduan_store_close(&store);
+    config->staff = NULL; /* borrowed */
+    config->staff_count = 0;
+    aduan_config_destroy(&config);
+    return fresh == o->count ? 0 : 1;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -401,6 +458,8 @@ static void usage(FILE *out)
             "  --repeat         send the same N again and check that no ticket is new\n"
             "  --no-check       do not compare the registry's count with N\n"
             "  --search QUERY   time QUERY over the control endpoint (--queries, default 100)\n"
+            "  --direct DIR     write the N intakes straight into a new registry in DIR, no\n"
+            "                   bus and no daemon: the registry's own pace\n"
             "  --demo           a few complaints, one by one, showing the replies\n");
 }
 
@@ -408,7 +467,7 @@ int main(int argc, char **argv)
 {
     options_t o = {.channel = "bench", .adapters = 8, .count = 10000, .window = 32};
     const char *path = getenv("ADUAN_CONFIG") ? getenv("ADUAN_CONFIG") : "/etc/aduan/aduan.conf";
-    const char *search = NULL;
+    const char *search = NULL, *direct = NULL;
     int queries = 100;
     bool repeat = false, check = true;
     char run_id[32];
@@ -421,6 +480,7 @@ int main(int argc, char **argv)
         {"repeat", no_argument, NULL, 'P'},         {"no-check", no_argument, NULL, 'N'},
         {"search", required_argument, NULL, 'S'},   {"queries", required_argument, NULL, 'Q'},
         {"demo", no_argument, NULL, 'D'},           {"help", no_argument, NULL, 'h'},
+        {"direct", required_argument, NULL, 'X'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -438,6 +498,7 @@ int main(int argc, char **argv)
         case 'S': search = optarg; break;
         case 'Q': queries = atoi(optarg); break;
         case 'D': o.demo = true; break;
+        case 'X': direct = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -461,6 +522,10 @@ int main(int argc, char **argv)
     int rc = 0;
     if (search) {
         rc = run_search(&o, search, queries);
+        goto done;
+    }
+    if (direct) {
+        rc = run_direct(&o, config, direct);
         goto done;
     }
     if (o.demo) {

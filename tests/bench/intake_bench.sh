@@ -3,21 +3,33 @@
 # same disk: rows of the same size in batches of 32, synchronous=FULL, one process.
 # Targets (issue 2): at least half the ceiling with 8 adapters; ACK p99 <= 5 ms at
 # 2,000 intakes/s offered. Figures are printed, not asserted.
+# A third figure places the gap: the same intakes written straight into a registry by the
+# registry's own code (aduan-bench --direct: no bus, no daemon, no deliveries). Over the
+# bus / direct is what the daemon around the registry costs; direct / ceiling is what a
+# registered complaint (ticket, complaint, message, original, audit, acknowledgement and
+# staff notice, with their indexes) costs against one bare row.
 set -eu
 . "$(dirname "$0")/bench_lib.sh" "$1" "$2"
 N=${ADUAN_BENCH_N:-20000}
 
 "$BUILD/tests/sqlite_ceiling" "$WORK/ceiling.db" "$N" 1200 32 | tee "$WORK/ceiling.txt"
+mkdir "$WORK/direct"
+"$BIN/aduan-bench" -c "$CONF" -n "$N" --direct "$WORK/direct" 2> /dev/null | tee "$WORK/direct.txt"
+direct_kib=$(du -sk "$WORK/direct" | cut -f1)
+rm -rf "$WORK/direct"
 start_daemon
 "$BIN/aduan-bench" -c "$CONF" -k 8 -n "$N" -w 32 --repeat | tee "$WORK/intake.txt"
 "$BIN/aduan-bench" -c "$CONF" -k 8 -n "$N" -w 64 --rate 2000 | tee "$WORK/rate.txt"
 stop_daemon
 
 ceiling=$(awk '/^ceiling/ {print $(NF-1)}' "$WORK/ceiling.txt")
+direct=$(awk '/^direct/ {for (i=1;i<=NF;i++) if ($i=="intakes/s;") print $(i-1)}' "$WORK/direct.txt")
 ours=$(awk '/^intake/ {for (i=1;i<=NF;i++) if ($i=="intakes/s,") print $(i-1)}' "$WORK/intake.txt")
 p99=$(awk '/^intake/ {for (i=1;i<=NF;i++) if ($i=="p99") print $(i+1)}' "$WORK/rate.txt")
 echo
 printf 'summary  SQLite ceiling %s rows/s | Aduan, 8 adapters %s intakes/s | ratio %.2f (target >= 0.50)\n' \
     "$ceiling" "$ours" "$(echo "$ours / $ceiling" | bc -l)"
+printf 'summary  registry alone (no bus) %s intakes/s: over the bus / alone %.2f, alone / ceiling %.2f; %s KiB on disk per 1,000 complaints\n' \
+    "$direct" "$(echo "$ours / $direct" | bc -l)" "$(echo "$direct / $ceiling" | bc -l)" "$((direct_kib * 1000 / N))"
 printf 'summary  ACK p99 at 2,000 intakes/s offered: %s ms (target <= 5 ms)\n' "$p99"
 grep -q 'OK' "$WORK/intake.txt"
