@@ -41,9 +41,10 @@
     "SELECT complaint_id FROM outbox WHERE message_id = ?1 AND complaint_id IS NOT NULL"
 #define SQL_FIND_THEIR_MESSAGE                                                             \
     "SELECT complaint_id FROM message WHERE message_ref = ?1 LIMIT 1"
-/* the sender's latest complaint on the channel still in the office's hands, touched since ?3 */
+/* the number's latest SMS complaint still in the office's hands, touched since ?2; the
+   literal 'sms' lets SQLite use the partial index complaint_sms_sender */
 #define SQL_FIND_RECENT_OPEN                                                               \
-    "SELECT id FROM complaint WHERE channel = ?1 AND from_addr = ?2 AND updated_at >= ?3"    \
+    "SELECT id FROM complaint WHERE channel = 'sms' AND from_addr = ?1 AND updated_at >= ?2"  \
     " AND state NOT IN ('delivered', 'archived', 'rejected')"                                \
     " ORDER BY updated_at DESC LIMIT 1"
 #define SQL_FIND_SENT_ROW "SELECT id, complaint_id FROM outbox WHERE message_id = ?1"
@@ -433,9 +434,8 @@ static int find_recent_open(aduan_store_t *store, const aduan_msg_t *m, int64_t 
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_FIND_RECENT_OPEN);
     if (!st)
         return -1;
-    aduan_bind_text(st, 1, m->intake.channel);
-    aduan_bind_text(st, 2, m->intake.from_addr);
-    sqlite3_bind_int64(st, 3, aduan_store_now_ms(store) - cfg->sms.followup_window_s * 1000);
+    aduan_bind_text(st, 1, m->intake.from_addr);
+    sqlite3_bind_int64(st, 2, aduan_store_now_ms(store) - cfg->sms.followup_window_s * 1000);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *complaint_id = sqlite3_column_int64(st, 0);
