@@ -10,6 +10,12 @@
     RESEND_MS without an answer. The dedupe key makes a repeat harmless: the core answers
     it with the first answer's ticket ("duplicate").
 
+    A source that failed is opened again after a backoff (1 s, doubling to a minute, or
+    sms.reconnect_max), or at once when the channel's present() sees it come back. Open
+    again, the runner says HELLO: the core then hands out at once what failed while the
+    source was away, instead of at the end of each item's backoff (the channel does the
+    same through aduan_adapter_peer_back when a server of its own returns).
+
     DELIVERs that arrive while the channel is inside poll() (submit and wait handle the
     bus) are queued and handed over after poll() returns, so that a channel is never asked
     to send in the middle of reading its source. */
@@ -17,8 +23,10 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <netdb.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +57,7 @@ struct aduan_adapter {
     int stop_fd;
     void *state;             /* the channel's, NULL while its source is closed */
     bool in_poll;            /* DELIVERs wait in `delivers` meanwhile */
-    bool hello_sent;         /* a HELLO of ours awaits the core's answer */
+    int hellos_unanswered;   /* HELLOs of ours awaiting the core's answer */
     bool stopping;
     zhashx_t *pending;       /* message id -> pending_t */
     zlistx_t *delivers;      /* aduan_msg_t DELIVERs waiting for the channel */
@@ -105,7 +113,7 @@ static void say_hello(aduan_adapter_t *self)
     aduan_msg_set(&hello->hello.software, SOFTWARE);
     send_msg(self, hello);
     aduan_msg_destroy(&hello);
-    self->hello_sent = true;
+    self->hellos_unanswered++;
 }
 
 /*  The channel's facts, with what every channel has: the items sent to the core and not
@@ -253,12 +261,12 @@ static void receive_one(aduan_adapter_t *self)
            then it has lost what was in flight, and everything unanswered goes again */
         if (!was_up)
             log_info(self->channel->name, "core answers");
-        if (self->hello_sent) {
-            self->hello_sent = false;
+        if (self->hellos_unanswered > 0) {
+            self->hellos_unanswered--;
         } else {
-            /* the core answers this HELLO with one of its own: hello_sent stays set, so
-               that the answer is not taken for another question (each answered with a
-               HELLO, that was a ping-pong without end) */
+            /* the core answers this HELLO with one of its own: it is counted, so that
+               the answer is not taken for another question (each answered with a HELLO,
+               that was a ping-pong without end) */
             say_hello(self);
             if (zhashx_size(self->pending))
                 resend_all(self, now);
@@ -431,6 +439,81 @@ bool aduan_adapter_stopping(const aduan_adapter_t *self)
     return self->stopping;
 }
 
+void aduan_adapter_peer_back(aduan_adapter_t *self)
+{
+    log_info(self->channel->name, "can send again: telling the core");
+    say_hello(self);
+}
+
+/* ---- is a server back? ------------------------------------------------------------------ */
+
+/* Waits for events on fd until deadline (monotonic ms). */
+static bool wait_for(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - aduan_monotonic_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {.fd = fd, .events = events};
+        int rc = poll(&p, 1, (int)left);
+        if (rc > 0)
+            return true;
+        if (rc < 0 && errno != EINTR)
+            return false;
+    }
+}
+
+static bool connected(int fd, const struct addrinfo *ai, int64_t deadline)
+{
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return true;
+    if (errno != EINPROGRESS || !wait_for(fd, POLLOUT, deadline))
+        return false;
+    int error = 0;
+    socklen_t len = sizeof error;
+    return getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
+}
+
+/* The server's first line starts with greeting (then a QUIT, as SMTP and IMAP take it). */
+static bool greets(int fd, const char *greeting, int64_t deadline)
+{
+    char line[128];
+    size_t have = 0, want = strlen(greeting);
+    while (have < want && wait_for(fd, POLLIN, deadline)) {
+        ssize_t n = recv(fd, line + have, sizeof line - 1 - have, 0);
+        if (n <= 0)
+            return false;
+        have += (size_t)n;
+    }
+    bool ok = have >= want && memcmp(line, greeting, want) == 0;
+    if (ok) /* a polite goodbye; the answer does not depend on it */
+        send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL);
+    return ok;
+}
+
+bool aduan_adapter_server_listens(const char *host, int port, const char *greeting,
+                                  int timeout_ms)
+{
+    int64_t deadline = aduan_monotonic_ms() + timeout_ms;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *list = NULL;
+    if (getaddrinfo(host, service, &hints, &list) != 0)
+        return false;
+    bool answered = false;
+    for (struct addrinfo *ai = list; ai && !answered; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        answered = connected(fd, ai, deadline) && (!greeting || greets(fd, greeting, deadline));
+        close(fd);
+    }
+    freeaddrinfo(list);
+    return answered;
+}
+
 /* ---- the loop ---------------------------------------------------------------------------- */
 
 static void close_source(aduan_adapter_t *self)
@@ -488,13 +571,37 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
     if (strcmp(name, "sms") == 0)
         reopen_max = config->sms.reconnect_max_s * 1000;
     bool said_hello_since_silence = true;
+    bool opened_before = false;
+    /*  While closed, present() is asked once a second for as long as it says the source
+        is gone; once it is there, the open decides, and present() waits for the next
+        failure: a server that answers but will not let us in is not asked every second. */
+    int64_t next_look = 0;
+    bool looking = false, seen_absent = false;
     while (!self.stopping) {
         int64_t now = aduan_monotonic_ms();
+        if (!self.state && channel->present && looking && now >= next_look) {
+            next_look = now + REOPEN_FIRST_MS;
+            if (!channel->present(config)) {
+                seen_absent = true;
+            } else {
+                if (seen_absent) {
+                    log_info(name, "source is back: opening it now");
+                    reopen_at = now;
+                }
+                looking = seen_absent = false;
+            }
+        }
         if (!self.state && now >= reopen_at) {
             char reason[512] = "";
             self.state = channel->open(config, &self, reason, sizeof reason);
             if (self.state) {
                 log_info(name, "source open");
+                /* back after it failed: the core holds what failed meanwhile ("channel
+                   not connected") for its backoff, unless told */
+                if (opened_before)
+                    say_hello(&self);
+                opened_before = true;
+                looking = seen_absent = false;
                 reopen_wait = REOPEN_FIRST_MS;
                 next_poll = now;
             } else {
@@ -502,6 +609,7 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
                          (long long)(reopen_wait / 1000), reason[0] ? reason : "no reason given");
                 reopen_at = now + reopen_wait;
                 reopen_wait = min64(reopen_wait * 2, reopen_max);
+                looking = true;
             }
         }
         if (self.state && now >= next_poll) {
@@ -515,6 +623,7 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
                 close_source(&self);
                 reopen_at = now + reopen_wait;
                 reopen_wait = min64(reopen_wait * 2, reopen_max);
+                looking = true;
             } else {
                 next_poll = now + wait;
             }
@@ -541,6 +650,8 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
         }
         int64_t until = min64(self.next_beat, self.next_resend_check);
         until = min64(until, self.state ? next_poll : reopen_at);
+        if (!self.state && channel->present && looking)
+            until = min64(until, next_look);
         if (wait_once(&self, (int)(until > now ? until - now : 0)))
             next_poll = 0;
     }

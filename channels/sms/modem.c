@@ -18,6 +18,9 @@
 #define DIRECT_MAX 32
 #define READ_CAP_FIRST 64
 
+/* the device of the last open: one modem per process (as sms.c's cookies) */
+static char last_device[1024];
+
 struct sms_modem {
     GSM_StateMachine *sm;
     char imei[GSM_MAX_IMEI_LENGTH + 1];
@@ -118,6 +121,7 @@ sms_modem_t *sms_modem_open(const char *gammurc, int section, char *reason, size
     }
     GSM_SetConfigNum(self->sm, 1);
     snprintf(self->device, sizeof self->device, "%s", cfg->Device ? cfg->Device : "");
+    snprintf(last_device, sizeof last_device, "%s", self->device);
     self->dummy = strcasecmp(cfg->Model, "dummy") == 0;
     e = GSM_InitConnection(self->sm, 1);
     if (e != ERR_NONE) {
@@ -174,6 +178,12 @@ bool sms_modem_lost(const sms_modem_t *self)
     /* a device named by a path (a tty, the dummy's folder) that vanished: unplugged */
     struct stat st;
     return self->device[0] == '/' && stat(self->device, &st) != 0;
+}
+
+bool sms_modem_device_present(void)
+{
+    struct stat st;
+    return last_device[0] != '/' || stat(last_device, &st) == 0;
 }
 
 static GSM_Error note(sms_modem_t *self, GSM_Error e)

@@ -25,6 +25,11 @@ bool sms_modem_is_dummy(const sms_modem_t *self);
     or the connection broke. */
 bool sms_modem_lost(const sms_modem_t *self);
 
+/*  Whether the device the last open named (opened or not) exists: its node or folder is
+    there. True when that is not known (no open yet, a device not named by a path). For
+    noticing a modem plugged back in without opening it: a stat, nothing sent to it. */
+bool sms_modem_device_present(void);
+
 /*  Reads every part in the inbox folders (SIM and phone) into a new array (caller frees
     *parts). Returns 0, or -1 with the reason when the modem failed. */
 int sms_modem_read(sms_modem_t *self, GSM_SMSMessage **parts, size_t *count, char *reason,

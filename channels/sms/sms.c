@@ -162,9 +162,15 @@ static void sms_close(void *state)
     sms_t *self = state;
     if (!self)
         return;
-    if (self->outgoing && zlistx_size(self->outgoing))
+    if (self->outgoing && zlistx_size(self->outgoing)) {
         log_info("sms", "closing with %zu messages not sent (the core sends them again)",
                  zlistx_size(self->outgoing));
+        /* told now, they go again once the modem is back; untold, each waited for the
+           core's deliver_timeout_s and its backoff on top */
+        for (outgoing_t *o = zlistx_first(self->outgoing); o; o = zlistx_next(self->outgoing))
+            aduan_adapter_result(self->adapter, o->outbox_id, "temporary", NULL,
+                                 "the modem went away before it was sent");
+    }
     sms_modem_close(&self->modem);
     zhashx_destroy(&self->items);
     zhashx_destroy(&self->marks);
@@ -599,6 +605,13 @@ static int sms_poll(void *state)
     return wait < 0 ? 0 : (int)wait;
 }
 
+/* Plugged back in: its device node (or the dummy's folder) is there again. */
+static bool sms_present(const aduan_config_t *config)
+{
+    (void)config;
+    return sms_modem_device_present();
+}
+
 static void sms_answered(void *state, void *cookie, const aduan_msg_t *answer)
 {
     sms_t *self = state;
@@ -680,6 +693,7 @@ const aduan_channel_t aduan_channel_sms = {
     .name = "sms",
     .open = sms_open,
     .poll = sms_poll,
+    .present = sms_present,
     .answered = sms_answered,
     .deliver = sms_deliver,
     .status = sms_status,

@@ -35,6 +35,13 @@ typedef struct {
         wants to be called again (0: at once), or -1 when the source failed: the runner
         closes it, says so, and opens it again after a backoff. */
     int (*poll)(void *self);
+    /*  Optional: while the source is closed, whether it looks present again (a device
+        node that exists again), asked about once a second: a cheap look, nothing sent to
+        the source. When it turns true after being false the runner opens the source at
+        once instead of at the end of its backoff, so a modem plugged back in is used
+        within a second while one that is there but will not open is still tried only as
+        the backoff says. */
+    bool (*present)(const aduan_config_t *config);
     /*  Optional: a descriptor that, when readable, makes the runner call poll() at once
         (an IMAP socket in IDLE, an inotify descriptor), or -1. Asked before every wait. */
     int (*wake_fd)(void *self);
@@ -86,6 +93,19 @@ const aduan_config_t *aduan_adapter_config(const aduan_adapter_t *self);
 /*  True once the runner has been asked to stop: a channel in a long loop (a big IMAP
     sync) checks it between items. */
 bool aduan_adapter_stopping(const aduan_adapter_t *self);
+
+/*  The channel's server answers again after it was away (a mail server that refused
+    connections): the core is told (a HELLO again, as after the source reopens), and hands
+    out at once what it holds back for the channel instead of at the end of each item's
+    backoff. Call it once per return, not per successful send. */
+void aduan_adapter_peer_back(aduan_adapter_t *self);
+
+/*  Whether a server of the channel is there: one TCP connection to host:port within
+    timeout_ms and, with greeting ("220"), its first line starting so (plaintext only);
+    closed again at once. The cheap question for present() and for a channel waiting for
+    a server of its own to come back: nothing logs in, nothing is sent but a QUIT. */
+bool aduan_adapter_server_listens(const char *host, int port, const char *greeting,
+                                  int timeout_ms);
 
 /*  Runs the channel until stop_fd becomes readable (a signalfd, an eventfd) or, in a
     zactor, until pipe receives $TERM; either may be -1 / NULL. Returns 0 on a clean stop,
