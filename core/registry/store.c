@@ -20,8 +20,16 @@
 /*  The checkpointer: a thread with its own connection that copies the WAL back into the
     database file every CHECKPOINT_MS (PASSIVE: it never blocks the writer). Done inside a
     commit, as SQLite does by default, it stalled the core's turn and showed in the ACK
-    latency. */
+    latency; so the core's connection has a WAL hook of its own (wal_grew), which replaces
+    SQLite's automatic checkpoint and only wakes the thread.
+    A PASSIVE checkpoint never lets the WAL start over while the writer keeps writing (a
+    flood): the file grew to hundreds of megabytes, and every read looks through its
+    index. Past CHECKPOINT_RESTART_PAGES the thread asks for RESTART, which waits for the
+    writer's current transaction, copies the little the PASSIVE ones left and lets the next
+    transaction write from the start of the file: one short pause per that many pages. */
 #define CHECKPOINT_MS 250
+#define CHECKPOINT_WAKE_PAGES 4000      /* 16 MiB of WAL: wake the thread now */
+#define CHECKPOINT_RESTART_PAGES 16000  /* 64 MiB */
 
 typedef struct {
     pthread_t thread;
@@ -136,7 +144,11 @@ static void *checkpoint_loop(void *arg)
         if (c->stop)
             break;
         pthread_mutex_unlock(&c->lock);
-        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log_pages = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                           NULL);
+        if (rc == SQLITE_OK && log_pages >= CHECKPOINT_RESTART_PAGES)
+            rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("store", "checkpoint failed: %s", sqlite3_errmsg(db));
         pthread_mutex_lock(&c->lock);
@@ -144,6 +156,20 @@ static void *checkpoint_loop(void *arg)
     pthread_mutex_unlock(&c->lock);
     sqlite3_close(db);
     return NULL;
+}
+
+/* The core connection's WAL hook, after each COMMIT: a long WAL wakes the checkpointer. */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    checkpointer_t *c = arg;
+    if (pages >= CHECKPOINT_WAKE_PAGES && c->running) {
+        pthread_mutex_lock(&c->lock);
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return SQLITE_OK;
 }
 
 static void checkpointer_start(checkpointer_t *c, const char *path)
@@ -216,8 +242,8 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     /* FULL: the WAL is synced at every COMMIT, so what was ACKed survives a power cut. */
     if (exec(self, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;"
-                   /* the checkpointer thread does this; the bound only keeps the WAL
-                      from growing without end should it fall behind */
+                   /* only should the checkpointer thread not start: its WAL hook
+                      replaces this (wal_grew) */
                    "PRAGMA wal_autocheckpoint=20000;") != 0) {
         snprintf(reason, reasonlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
@@ -225,6 +251,8 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     if (migrate(self, reason, reasonlen) != 0)
         goto fail;
     checkpointer_start(&self->checkpointer, path);
+    if (self->checkpointer.running)
+        sqlite3_wal_hook(self->db, wal_grew, &self->checkpointer); /* no checkpoint inline */
     *store_p = self;
     return 0;
 fail:
