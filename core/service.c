@@ -28,11 +28,15 @@
 
 #define POLL_MS 250
 /*  The search index is filled after the ACKs, in batches (store.h): one FTS5 segment per
-    batch instead of one per message. At most this many intakes or this long behind, so a
-    batch stays a short pause for whoever sends meanwhile; a search catches up at once. */
-#define INDEX_BATCH 256
+    batch instead of one per message. At most this many intakes or this long behind, and
+    no more than that per run, so that a run stays a pause of a few ms for whoever sends
+    meanwhile (a flood's backlog is filled run by run); a search catches up at once. */
+#define INDEX_BATCH 128
 #define INDEX_DELAY_MS 100
-#define INDEX_BACKLOG_MAX (4 * INDEX_BATCH)
+/*  Outbox items handed out per turn, at most: a backlog (a channel back after a while, or
+    a flood's replies) goes out over a few turns, each short, rather than in one that
+    keeps every ACK behind it waiting. */
+#define DELIVER_BATCH 64
 #define MALFORMED_KEEP_MAX (1024 * 1024) /* bytes of a refused message kept in quarantine */
 #define CONTROL_MAX (1024 * 1024)
 
@@ -633,11 +637,18 @@ static int pick_deliveries(aduan_core_t *self)
         return -1;
     int rc = 0;
     for (peer_t *p = zhashx_first(self->peers); p && rc == 0; p = zhashx_next(self->peers)) {
+        if (!p->channel)
+            continue;
         int room = (int)self->config->outbox.in_flight - p->in_flight;
-        /* what this peer was just given counts against its room */
-        for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing))
+        int channel_room = DELIVER_BATCH;
+        /* what this peer, and its channel, were just given counts against their room */
+        for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing)) {
             room -= q->peer == p;
-        if (!p->channel || room <= 0)
+            channel_room -= q->peer->channel && strcmp(q->peer->channel, p->channel) == 0;
+        }
+        if (channel_room < room)
+            room = channel_room;
+        if (room <= 0)
             continue;
         bool done = false;
         for (size_t i = 0; i < drained_count && !done; i++)
@@ -749,18 +760,18 @@ static void index_pending(aduan_core_t *self, bool now)
         (!now && self->unindexed < INDEX_BATCH &&
          aduan_monotonic_ms() - self->unindexed_since < INDEX_DELAY_MS))
         return;
-    /* adapters waiting for their ACKs go first; the index waits for a quiet moment, up to
-       a bound, so a search is never far behind and one filling never long */
-    if (!now && self->unindexed < INDEX_BACKLOG_MAX && (zsock_events(self->intake) & ZMQ_POLLIN))
-        return;
     int64_t t0 = aduan_monotonic_ms();
-    int indexed = aduan_store_index_pending(self->store);
+    /* message ids count the replies in the thread too: about two per intake */
+    int indexed = now ? aduan_store_index_pending(self->store)
+                      : aduan_store_index_some(self->store, 2 * INDEX_BATCH);
     if (indexed < 0)
         log_warn("core", "search index not filled: %s", aduan_store_errmsg(self->store));
     else
         log_debug("core", "search index: %d messages, %lld ms", indexed,
                   (long long)(aduan_monotonic_ms() - t0));
-    self->unindexed = 0;
+    /* what a run did not reach waits for the next, at once */
+    self->unindexed = now || indexed < 0 || self->unindexed <= INDEX_BATCH
+                          ? 0 : self->unindexed - INDEX_BATCH;
 }
 
 /* ---- housekeeping ---------------------------------------------------------------------- */

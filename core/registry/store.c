@@ -377,13 +377,16 @@ void aduan_store_rollback(aduan_store_t *self)
     " WHERE id > ?1 AND id <= ?2 AND direction = 'in'"
 #define SQL_INDEX_DONE "UPDATE search_progress SET indexed_upto = ?1"
 
-static int index_range(aduan_store_t *self)
+/* Indexes the messages after search_progress, at most `limit` ids of them (0: all). */
+static int index_range(aduan_store_t *self, int limit)
 {
     sqlite3_stmt *st = aduan_store_stmt(self, SQL_INDEX_RANGE);
     if (!st || sqlite3_step(st) != SQLITE_ROW)
         return -1;
     int64_t from = sqlite3_column_int64(st, 0), upto = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
+    if (limit > 0 && upto > from + limit)
+        upto = from + limit;
     if (upto <= from)
         return 0;
     st = aduan_store_stmt(self, SQL_INDEX_FILL);
@@ -406,10 +409,15 @@ static int index_range(aduan_store_t *self)
 
 int aduan_store_index_pending(aduan_store_t *self)
 {
+    return aduan_store_index_some(self, 0);
+}
+
+int aduan_store_index_some(aduan_store_t *self, int limit)
+{
     self->indexing = true;
     int rc;
     if (!sqlite3_get_autocommit(self->db)) {
-        rc = index_range(self); /* the caller's transaction */
+        rc = index_range(self, limit); /* the caller's transaction */
     } else {
         /* Not synced (synchronous=NORMAL for this one COMMIT): the index can be rebuilt
            from search_progress, and WAL frames are kept in order, so the next synced
@@ -417,7 +425,7 @@ int aduan_store_index_pending(aduan_store_t *self)
            leaves the batch to be indexed again. */
         rc = exec(self, "PRAGMA synchronous=NORMAL");
         if (rc == 0 && (rc = exec(self, "BEGIN IMMEDIATE")) == 0) {
-            rc = index_range(self);
+            rc = index_range(self, limit);
             if (rc < 0 || exec(self, "COMMIT") != 0) {
                 rc = -1;
                 if (!sqlite3_get_autocommit(self->db))

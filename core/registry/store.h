@@ -56,6 +56,8 @@ int aduan_store_begin_unsynced(aduan_store_t *self);
     committed message. Inside an open transaction it works in that transaction.
     Returns how many messages it indexed, or -1. */
 int aduan_store_index_pending(aduan_store_t *self);
+/* The same for the next `limit` message ids at most: a short pause of the core's loop. */
+int aduan_store_index_some(aduan_store_t *self, int limit);
 
 /* Borrowed handles for the registry modules. */
 sqlite3 *aduan_store_db(aduan_store_t *self);
