@@ -248,17 +248,26 @@ json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reaso
     return json_pack("{s:o}", "items", items);
 }
 
-#define SQL_STATS_STATE "SELECT state AS status, count(*) AS count FROM complaint GROUP BY state"
+/* from the tallies the triggers keep (schema 7): no query here reads every row */
+#define SQL_STATS_STATE                                                                    \
+    "SELECT state AS status, sum(count) AS count FROM complaint_tally GROUP BY state"      \
+    " HAVING sum(count) > 0"
 #define SQL_STATS_CHANNEL                                                                  \
-    "SELECT channel, count(*) AS count FROM complaint GROUP BY channel"
+    "SELECT channel, sum(count) AS count FROM complaint_tally GROUP BY channel"            \
+    " HAVING sum(count) > 0"
+/* the oldest item of those still waiting (the partial index outbox_due has them) */
 #define SQL_STATS_OUTBOX                                                                   \
-    "SELECT channel, status, count(*) AS count, " ISO("min(created_at)") " AS oldest"        \
-    " FROM outbox GROUP BY channel, status"
+    "SELECT t.channel, t.status, t.count, CASE WHEN t.status IN ('pending','sending') THEN"   \
+    " " ISO("(SELECT min(o.created_at) FROM outbox o WHERE o.channel = t.channel"            \
+            " AND o.status IN ('pending','sending') AND o.status = t.status)") " END"        \
+    " AS oldest FROM outbox_tally t WHERE t.count > 0 ORDER BY t.channel, t.status"
+/* intakes and quarantined items are never deleted: the last id is their number */
 #define SQL_STATS_TOTALS                                                                   \
-    "SELECT (SELECT count(*) FROM complaint) AS complaints,"                                \
-    " (SELECT count(*) FROM intake) AS intakes,"                                             \
-    " (SELECT count(*) FROM quarantine) AS quarantined,"                                     \
-    " (SELECT count(*) FROM outbox WHERE status IN ('pending','sending')) AS outbox_waiting"
+    "SELECT (SELECT coalesce(sum(count), 0) FROM complaint_tally) AS complaints,"           \
+    " (SELECT coalesce(max(id), 0) FROM intake) AS intakes,"                                \
+    " (SELECT coalesce(max(id), 0) FROM quarantine) AS quarantined,"                        \
+    " (SELECT coalesce(sum(count), 0) FROM outbox_tally"                                    \
+    "  WHERE status IN ('pending','sending')) AS outbox_waiting"
 
 json_t *aduan_query_stats(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
 {
