@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "aduan/adapter.h"
+#include "aduan/clock.h"
 #include "aduan/log.h"
 #include "imap.h"
 #include "mime.h"
@@ -42,6 +43,13 @@
 #define BATCH_BYTES (64u << 20) /* bodies fetched in one UID FETCH at most */
 #define BUS_HEADROOM (2u << 20) /* the intake's fields beside its raw bytes and attachments */
 #define SENT_MEMORY 1024        /* outbox rows the server took, remembered against repeats */
+/*  The SMTP server away: asked whether it is back after 1 s, then doubling up to 15 s, one
+    connection each time; once it greets, the core hands out what it held back (the
+    replies' own backoff may have grown to minutes meanwhile). */
+#define SMTP_PROBE_FIRST_MS 1000
+#define SMTP_PROBE_MAX_MS 15000
+#define SMTP_PROBE_TIMEOUT_MS 2000
+#define IMAP_PROBE_TIMEOUT_MS 1000 /* asked once a second while the mailbox is closed */
 #define PROVIDER_ID_MAX 64
 
 /* A row whose mail the SMTP server accepted, and the queue id it gave. */
@@ -77,6 +85,9 @@ typedef struct {
     sent_t sent[SENT_MEMORY]; /* a ring: the rows sent last */
     size_t sent_next;
     uint64_t repeats;         /* DELIVERs of rows queued or sent already, not sent again */
+    bool smtp_away;           /* the last session found no server */
+    int64_t smtp_probe_at;    /* monotonic ms of the next question whether it is back */
+    int64_t smtp_probe_wait;
 } email_t;
 
 /* ---- UID lists ------------------------------------------------------------------------------ */
@@ -365,6 +376,53 @@ static void on_smtp_report(void *arg, uint64_t outbox_id, const char *status,
     aduan_adapter_result(self->adapter, outbox_id, status, provider_id, detail);
 }
 
+/* The SMTP server answered (or not): the core is told when it is back. */
+static void smtp_answered(email_t *self, bool answered)
+{
+    int64_t now = aduan_monotonic_ms();
+    if (answered) {
+        if (self->smtp_away) {
+            log_info(C, "SMTP server %s:%lld answers again", self->config->email.smtp_host,
+                     (long long)self->config->email.smtp_port);
+            self->smtp_away = false;
+            aduan_adapter_peer_back(self->adapter);
+        }
+        return;
+    }
+    if (!self->smtp_away) {
+        log_warn(C, "SMTP server %s:%lld away; asking every %d s at most whether it is back",
+                 self->config->email.smtp_host, (long long)self->config->email.smtp_port,
+                 SMTP_PROBE_MAX_MS / 1000);
+        self->smtp_away = true;
+        self->smtp_probe_wait = SMTP_PROBE_FIRST_MS;
+    } else {
+        self->smtp_probe_wait = self->smtp_probe_wait * 2 < SMTP_PROBE_MAX_MS
+                                    ? self->smtp_probe_wait * 2
+                                    : SMTP_PROBE_MAX_MS;
+    }
+    self->smtp_probe_at = now + self->smtp_probe_wait;
+}
+
+/* While the SMTP server is away: is it back? Asked when due. */
+static void smtp_probe(email_t *self)
+{
+    if (!self->smtp_away || aduan_monotonic_ms() < self->smtp_probe_at)
+        return;
+    smtp_answered(self, aduan_adapter_server_listens(self->config->email.smtp_host,
+                                                     (int)self->config->email.smtp_port,
+                                                     "220", SMTP_PROBE_TIMEOUT_MS));
+}
+
+/* The runner's wait before the next poll, shortened to the next probe when one is due. */
+static int until_probe(const email_t *self, int wait_ms)
+{
+    if (!self->smtp_away || wait_ms < 0)
+        return wait_ms;
+    int64_t left = self->smtp_probe_at - aduan_monotonic_ms();
+    left = left < 0 ? 0 : left;
+    return left < wait_ms ? (int)left : wait_ms;
+}
+
 static void send_delivers(email_t *self)
 {
     if (!self->deliver_count)
@@ -377,10 +435,13 @@ static void send_delivers(email_t *self)
             log_warn(C, "cannot send: %s", reason);
         }
     }
-    if (self->smtp)
-        email_smtp_send(self->smtp, (const aduan_msg_t *const *)self->delivers,
-                        self->deliver_count, on_smtp_report, self);
-    else
+    int answered = self->smtp ? email_smtp_send(self->smtp,
+                                                 (const aduan_msg_t *const *)self->delivers,
+                                                 self->deliver_count, on_smtp_report, self)
+                              : -1;
+    if (answered >= 0)
+        smtp_answered(self, answered == 1);
+    if (!self->smtp)
         for (size_t i = 0; i < self->deliver_count; i++)
             aduan_adapter_result(self->adapter, self->delivers[i]->deliver.outbox_id,
                                  "temporary", NULL, "the mail sender is not available");
@@ -439,9 +500,18 @@ static void *email_open(const aduan_config_t *config, aduan_adapter_t *adapter, 
     return self;
 }
 
+static int poll_mailbox(email_t *self);
+
 static int email_poll(void *state)
 {
     email_t *self = state;
+    smtp_probe(self);
+    return until_probe(self, poll_mailbox(self));
+}
+
+/* One sync of the mailbox and the sending of what waits; the wait until the next. */
+static int poll_mailbox(email_t *self)
+{
     drain_wake(self);
     if (idle_stop(self) != 0)
         return fail(self);
@@ -472,6 +542,13 @@ static int email_poll(void *state)
     }
     /* bounded: data GnuTLS decrypted already does not make the socket readable */
     return (int)((wait_s < IDLE_MAX_S ? wait_s : IDLE_MAX_S) * 1000);
+}
+
+/* The IMAP server listens again (after it was away: the runner opens the mailbox at once). */
+static bool email_present(const aduan_config_t *config)
+{
+    return aduan_adapter_server_listens(config->email.imap_host, (int)config->email.imap_port,
+                                        NULL, IMAP_PROBE_TIMEOUT_MS);
 }
 
 static int email_wake_fd(void *state)
@@ -558,6 +635,7 @@ static char *email_status(void *state)
                           "refused", (json_int_t)self->refused_count, "repeats_not_sent",
                           (json_int_t)self->repeats, "last_error", self->last_error);
     if (o) {
+        json_object_set_new(o, "smtp_away", json_boolean(self->smtp_away));
         json_object_set_new(o, "last_sync", json_string(self->last_sync));
         json_object_set_new(o, "last_error_at", json_string(self->last_error_at));
     }
@@ -595,6 +673,7 @@ const aduan_channel_t aduan_channel_email = {
     .name = "email",
     .open = email_open,
     .poll = email_poll,
+    .present = email_present,
     .wake_fd = email_wake_fd,
     .answered = email_answered,
     .deliver = email_deliver,

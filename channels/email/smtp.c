@@ -41,6 +41,7 @@ typedef struct {
     bool auth_sent;        /* an AUTH command is waiting for its reply */
     bool authenticated;    /* 235 came */
     char auth_reply[200];  /* the last refusal of AUTH */
+    bool answered;         /* the server said anything at all: it is there */
 } session_notes_t;
 
 /* One DELIVER in the session. */
@@ -274,6 +275,7 @@ static void on_protocol(const char *buf, int len, int writing, void *arg)
                 notes->auth_sent = true;
         return;
     }
+    notes->answered = true;
     if (!notes->auth_sent || len < 4 || !isdigit((unsigned char)buf[0]))
         return;
     if (buf[0] == '2') {
@@ -433,8 +435,8 @@ static void set_timeouts(smtp_session_t session, int64_t seconds)
                          (long)(seconds * 1000)); /* milliseconds, whatever the manual says */
 }
 
-void email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size_t count,
-                     email_smtp_report_fn *report, void *arg)
+int email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size_t count,
+                    email_smtp_report_fn *report, void *arg)
 {
     item_t *items = calloc(count ? count : 1, sizeof *items);
     session_notes_t notes = {.detail = ""};
@@ -495,4 +497,5 @@ done:
     for (size_t i = 0; items && i < count; i++)
         free(items[i].text);
     free(items);
+    return queued == 0 ? -1 : notes.answered ? 1 : 0;
 }

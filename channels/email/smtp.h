@@ -36,9 +36,11 @@ typedef void email_smtp_report_fn(void *arg, uint64_t outbox_id, const char *sta
                                   const char *provider_id, const char *detail);
 
 /* Sends the DELIVERs in one SMTP session; reports each (status "sent", "temporary",
-   "permanent") through report before returning. */
-void email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size_t count,
-                     email_smtp_report_fn *report, void *arg);
+   "permanent") through report before returning. Returns 1 when the server answered, 0
+   when it never did (refused, unreachable, silent: it is away, not refusing these
+   messages), -1 when no session was needed (nothing could be made into mail). */
+int email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size_t count,
+                    email_smtp_report_fn *report, void *arg);
 
 /* Frees and NULLs. NULL-safe. */
 void email_smtp_destroy(email_smtp_t **self_p);
