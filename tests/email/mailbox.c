@@ -76,11 +76,17 @@ int mailbox_put(const mailbox_t *mb, const char *user, const char *folder, const
 
 int mailbox_put_many(const mailbox_t *mb, int count, size_t (*make)(int i, char *buf, size_t buflen))
 {
-    /* the Maildir exists once Dovecot has seen the user: a first message makes it */
-    if (mailbox_put(mb, NULL, NULL, "Subject: seed\r\n\r\nseed\r\n", 23) != 0)
-        return -1;
-    char base[600];
+    /* the Maildir exists once Dovecot has seen the user: a first message makes it, once
+       (a mailbox filled in several calls, as a flood arrives, gets one seed) */
+    char base[600], new_dir[700];
     snprintf(base, sizeof base, "%s/mail/test.local/%s/Maildir", mb->world, mb->local);
+    snprintf(new_dir, sizeof new_dir, "%s/new", base);
+    if (access(new_dir, F_OK) != 0 &&
+        mailbox_put(mb, NULL, NULL, "Subject: seed\r\n\r\nseed\r\n", 23) != 0)
+        return -1;
+    /* names unique across calls: a later call in the same second must not replace a
+       message Dovecot has not taken from new/ yet */
+    static int written;
     struct passwd *nobody = getpwnam("nobody");
     size_t cap = 1 << 20;
     char *buf = malloc(cap);
@@ -89,9 +95,10 @@ int mailbox_put_many(const mailbox_t *mb, int count, size_t (*make)(int i, char 
     for (int i = 0; i < count; i++) {
         size_t len = make(i, buf, cap);
         char tmp[800], dst[800];
-        snprintf(tmp, sizeof tmp, "%s/tmp/%ld.M%dP%d.aduan,S=%zu", base, (long)time(NULL), i,
+        int n = written++;
+        snprintf(tmp, sizeof tmp, "%s/tmp/%ld.M%dP%d.aduan,S=%zu", base, (long)time(NULL), n,
                  (int)getpid(), len);
-        snprintf(dst, sizeof dst, "%s/new/%ld.M%dP%d.aduan,S=%zu", base, (long)time(NULL), i,
+        snprintf(dst, sizeof dst, "%s/new/%ld.M%dP%d.aduan,S=%zu", base, (long)time(NULL), n,
                  (int)getpid(), len);
         FILE *f = fopen(tmp, "wb");
         if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0 ||

@@ -26,7 +26,9 @@ int mailbox_world(const char *command);
 int mailbox_put(const mailbox_t *mb, const char *user, const char *folder, const void *raw,
                 size_t len);
 /*  Writes count messages straight into the user's Maildir (new/), the fast way to fill a
-    mailbox (WORLD.md); message i is made by make(i, buf, buflen) returning its length. */
+    mailbox (WORLD.md); message i is made by make(i, buf, buflen) returning its length.
+    The first call for a user also saves a seed message ("Subject: seed", no sender) to
+    make the Maildir; later calls add only their own. */
 int mailbox_put_many(const mailbox_t *mb, int count,
                      size_t (*make)(int i, char *buf, size_t buflen));
 /* Messages in folder; with_flag (e.g. "\\Seen") counts only those that have it. -1 on error. */
