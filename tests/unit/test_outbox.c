@@ -370,6 +370,47 @@ static void test_temporary_backoff(void **state)
     assert_int_equal(count_notices(f), 0);
 }
 
+/*  The channel's adapter is back (HELLO): what a backoff holds after a failure is due at
+    once, on that channel only; an item handed out and still without a RESULT, and one never
+    tried, keep their times. */
+static void test_retry_now_when_back(void **state)
+{
+    reg_fixture_t *f = *state;
+    int64_t failed, elsewhere, out, fresh;
+    queue(f, "email", "a@example.org", "response", &failed);
+    queue(f, "sms", "+6281234567890", "response", &elsewhere);
+    queue(f, "email", "b@example.org", "response", &out);
+    for (int i = 0; i < 4; i++) { /* the backoff grows while the server is away */
+        mark_sending(f, failed);
+        result(f, failed, "temporary", NULL, "connection refused");
+        f->now = row_int(f, failed, "next_attempt_at");
+    }
+    mark_sending(f, elsewhere);
+    result(f, elsewhere, "temporary", NULL, "no network");
+    mark_sending(f, out);
+    int64_t out_due = row_int(f, out, "next_attempt_at");
+    mark_sending(f, failed);
+    result(f, failed, "temporary", NULL, "connection refused");
+    int64_t sms_due = row_int(f, elsewhere, "next_attempt_at");
+    assert_true(row_int(f, failed, "next_attempt_at") > f->now + 60 * SEC);
+    assert_false(is_due(f, "email", failed));
+    f->now += SEC;
+    queue(f, "email", "c@example.org", "response", &fresh);
+    int64_t fresh_due = row_int(f, fresh, "next_attempt_at");
+
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    assert_int_equal(aduan_outbox_retry_now(f->store, "email"), 1);
+    assert_int_equal(aduan_store_commit(f->store), 0);
+    assert_true(is_due(f, "email", failed));
+    assert_int_equal(row_int(f, failed, "next_attempt_at"), f->now);
+    assert_int_equal(row_int(f, elsewhere, "next_attempt_at"), sms_due);
+    assert_int_equal(row_int(f, out, "next_attempt_at"), out_due);
+    assert_row_status(f, out, "sending");
+    assert_int_equal(row_int(f, fresh, "next_attempt_at"), fresh_due);
+    /* nothing waits any more: a second HELLO changes nothing */
+    assert_int_equal(aduan_outbox_retry_now(f->store, "email"), 0);
+}
+
 /*  The clock stepped back (set by hand, a dead CMOS battery put right): a retry planned at
     the old time is due now, not a day later; stepped forward, it is simply due. */
 static void test_clock_stepped_back_and_forward(void **state)
@@ -663,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deliver_fields, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_mark_sending_deadline, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_temporary_backoff, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_now_when_back, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_temporary_until_failed, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_permanent_fails_at_once, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_failed_notice_makes_no_notice, reg_setup,
