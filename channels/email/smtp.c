@@ -34,23 +34,50 @@ struct email_smtp {
     SSL_CTX *tls;     /* NULL with smtp_tls = none */
 };
 
-/* What one session learnt beyond the replies: why TLS was refused, for the detail; how
-   AUTH went (libESMTP moves on to MAIL after a failed AUTH, so it is watched here). */
-typedef struct {
-    char detail[256];
-    bool auth_sent;        /* an AUTH command is waiting for its reply */
-    bool authenticated;    /* 235 came */
-    char auth_reply[200];  /* the last refusal of AUTH */
-    bool answered;         /* the server said anything at all: it is there */
-} session_notes_t;
-
 /* One DELIVER in the session. */
 typedef struct {
     const aduan_msg_t *deliver;
     char *text;      /* the message; NULL when the DELIVER was refused */
     smtp_message_t message;
     smtp_recipient_t recipient;
+    bool reported;   /* its outcome went to the core while the session went on */
 } item_t;
+
+/* What one session learnt beyond the replies: why TLS was refused, for the detail; how
+   AUTH went (libESMTP moves on to MAIL after a failed AUTH, so it is watched here); and
+   the session's items, so that each message the server took is reported at once. */
+typedef struct {
+    char detail[256];
+    bool auth_sent;        /* an AUTH command is waiting for its reply */
+    bool authenticated;    /* 235 came */
+    char auth_reply[200];  /* the last refusal of AUTH */
+    bool answered;         /* the server said anything at all: it is there */
+    item_t *items;
+    size_t count;
+    bool auth_wanted;
+    email_smtp_report_fn *report;
+    void *report_arg;
+} session_notes_t;
+
+static void report_one(const item_t *it, const session_notes_t *notes, bool auth_wanted,
+                       email_smtp_report_fn *report, void *arg);
+
+/*  The server took a message: its RESULT goes now, not after the whole session, so that
+    a crash later in the session (or before the core commits the RESULTs) sends again
+    only what was not yet reported, instead of every message of the session. */
+static void message_sent(session_notes_t *notes, smtp_message_t message)
+{
+    const smtp_status_t *data = smtp_message_transfer_status(message);
+    if (!data || data->code < 200 || data->code >= 300)
+        return; /* a refusal is reported with the rest, after the session */
+    for (size_t i = 0; i < notes->count; i++) {
+        item_t *it = &notes->items[i];
+        if (it->message == message && it->text && !it->reported) {
+            report_one(it, notes, notes->auth_wanted, notes->report, notes->report_arg);
+            it->reported = true;
+        }
+    }
+}
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 
@@ -256,6 +283,9 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
     case SMTP_EV_UNUSABLE_CA_LIST:
         note(notes, "unusable CA list");
         break;
+    case SMTP_EV_MESSAGESENT:
+        message_sent(notes, va_arg(ap, smtp_message_t));
+        break;
     default:
         break;
     }
@@ -439,7 +469,12 @@ int email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size
                     email_smtp_report_fn *report, void *arg)
 {
     item_t *items = calloc(count ? count : 1, sizeof *items);
-    session_notes_t notes = {.detail = ""};
+    session_notes_t notes = {.detail = "",
+                             .items = items,
+                             .count = count,
+                             .auth_wanted = self->password != NULL,
+                             .report = report,
+                             .report_arg = arg};
     smtp_session_t session = smtp_create_session();
     auth_context_t auth = NULL;
     size_t queued = 0;
@@ -487,7 +522,7 @@ int email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size
     if (!notes.detail[0])
         snprintf(notes.detail, sizeof notes.detail, "the server ended the session");
     for (size_t i = 0; i < count; i++)
-        if (items[i].text)
+        if (items[i].text && !items[i].reported)
             report_one(&items[i], &notes, self->password != NULL, report, arg);
 done:
     if (session)
