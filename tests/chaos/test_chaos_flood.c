@@ -261,14 +261,19 @@ static void cdr_append(flood_t *f, int from, int to)
     free(text);
 }
 
-static form_t box_form(int i, char *name, char *contact, char *line)
+/* The words that make each form its own (and so its own file hash). */
+typedef struct {
+    char name[64], contact[64], line[64];
+} form_words_t;
+
+static form_t box_form(int i, form_words_t *w)
 {
-    sprintf(name, "Warga Kotak %d", i);
-    sprintf(contact, "0813-5%03d-%04d", i, 7000 + i);
-    sprintf(line, "Nomor formulir %d.", i);
-    form_t form = {.name = name,
-                   .contact = i % 2 == 0 ? contact : NULL,
-                   .lines = {"Pelayanan izin usaha terlalu lama,", "mohon diperbaiki.", line,
+    snprintf(w->name, sizeof w->name, "Warga Kotak %d", i);
+    snprintf(w->contact, sizeof w->contact, "0813-5%03d-%04d", i, 7000 + i);
+    snprintf(w->line, sizeof w->line, "Nomor formulir %d.", i);
+    form_t form = {.name = w->name,
+                   .contact = i % 2 == 0 ? w->contact : NULL,
+                   .lines = {"Pelayanan izin usaha terlalu lama,", "mohon diperbaiki.", w->line,
                              NULL},
                    .angle_deg = 0.3,
                    .noise = 0.001,
@@ -279,8 +284,9 @@ static form_t box_form(int i, char *name, char *contact, char *line)
 /* Draws form i in the staging folder, hashes it, and moves it into the scan folder. */
 static void box_drop(flood_t *f, int i)
 {
-    char name[64], contact[64], line[64], staged[200], target[200];
-    form_t form = box_form(i, name, contact, line);
+    char staged[200], target[200];
+    form_words_t words;
+    form_t form = box_form(i, &words);
     snprintf(staged, sizeof staged, "%s/form-%03d.png", f->staging, i);
     snprintf(target, sizeof target, "%s/form-%03d.png", f->scan, i);
     assert_int_equal(form_write_png(staged, &form), 0);
@@ -639,7 +645,8 @@ static void verdict(flood_t *f, int64_t flood_ms)
     sms_arrived(f, sms);
     mail_arrived(f, mail);
     letters_arrived(f, letters);
-    int acks = 0, not_sent = 0, not_arrived = 0, twice = 0, retried = 0, rows_doubled = 0;
+    int acks = 0, not_sent = 0, not_arrived = 0, retried = 0, rows_doubled = 0;
+    int twice_sms = 0, twice_mail = 0, twice_letters = 0;
     prepare(db,
             "SELECT c.ticket, o.to_addr, o.status, o.attempts,"
             " (SELECT count(*) FROM outbox o2 WHERE o2.complaint_id = c.id AND o2.kind = 'ack')"
@@ -656,10 +663,11 @@ static void verdict(flood_t *f, int64_t flood_ms)
             continue;
         }
         zhashx_t *side = to[0] == '+' ? sms : strchr(to, '@') ? mail : letters;
+        int *twice = side == sms ? &twice_sms : side == mail ? &twice_mail : &twice_letters;
         int n = ticket_count(side, ticket);
         if (n == 0 && not_arrived++ < 5)
             fprintf(stderr, "%s: acknowledgement to %s never arrived\n", ticket, to);
-        twice += n > 1 ? n - 1 : 0;
+        *twice += n > 1 ? n - 1 : 0;
     }
     sqlite3_finalize(st);
     int landline = f->n.phone - (f->n.phone + MOBILE_CALL_EVERY - 1) / MOBILE_CALL_EVERY;
@@ -671,10 +679,11 @@ static void verdict(flood_t *f, int64_t flood_ms)
             "  calls logged: lost %d, twice %d, unknown %d; clerk's notes sent again %d;\n"
             "  acknowledgements %d (+%d landline calls, which get none): not sent %d, never "
             "arrived %d, rows needing more than one attempt %d, extra ack rows %d\n"
-            "  replies sent twice: %d (target 0)\n",
+            "  replies sent twice: %d (target 0): by SMS %d, by email %d, letters %d\n",
             f->n.items, f->n.sms, f->n.email, f->n.phone, f->n.box, (long long)flood_ms, KILLS,
             lost, doubled, t.extra, calls_lost, calls_doubled, calls_extra, f->notes_resent,
-            acks, landline, not_sent, not_arrived, retried, rows_doubled, twice);
+            acks, landline, not_sent, not_arrived, retried, rows_doubled,
+            twice_sms + twice_mail + twice_letters, twice_sms, twice_mail, twice_letters);
     assert_int_equal(lost, 0);
     assert_int_equal(doubled, 0);
     assert_int_equal(t.extra, 0);
