@@ -200,6 +200,12 @@ static int deadlines_of(const aduan_config_t *cfg, const open_complaint_t *c, de
     return n;
 }
 
+/* When a deadline whose notices `sent` (bit 1 reminder) were sent next needs a look. */
+static int64_t next_look_at(const deadline_t *d, int sent)
+{
+    return (sent & 1) || !d->remind_at ? d->due_at + 1 : d->remind_at + 1;
+}
+
 int64_t aduan_deadlines_first_check(const aduan_config_t *cfg, const char *state,
                                     int64_t received_at, int64_t now)
 {
@@ -212,7 +218,7 @@ int64_t aduan_deadlines_first_check(const aduan_config_t *cfg, const char *state
         /* as look_at sees a complaint with no notice sent yet */
         if (now > ds[i].due_at || (ds[i].remind_at && now > ds[i].remind_at))
             return 0;
-        int64_t at = ds[i].remind_at ? ds[i].remind_at + 1 : ds[i].due_at + 1;
+        int64_t at = next_look_at(&ds[i], 0);
         if (next < 0 || at < next)
             next = at;
     }
@@ -401,7 +407,7 @@ static int look_at(aduan_store_t *store, const open_complaint_t *c, int64_t now)
             sent |= 1;
         }
         if (!(sent & 2)) {
-            int64_t at = (sent & 1) || !d->remind_at ? d->due_at + 1 : d->remind_at + 1;
+            int64_t at = next_look_at(d, sent);
             if (next == 0 || at < next)
                 next = at;
         }

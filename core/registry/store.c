@@ -310,12 +310,15 @@ int aduan_store_begin(aduan_store_t *self)
     return exec(self, "BEGIN IMMEDIATE");
 }
 
-/* Back to synced COMMITs after a transaction of aduan_store_begin_unsynced. */
-static void synced_again(aduan_store_t *self)
+/* Back to synced COMMITs after a transaction of aduan_store_begin_unsynced. False when
+   that failed (logged). */
+static bool synced_again(aduan_store_t *self)
 {
-    if (self->unsynced && exec(self, "PRAGMA synchronous=FULL") != 0)
+    bool ok = !self->unsynced || exec(self, "PRAGMA synchronous=FULL") == 0;
+    if (!ok)
         log_error("store", "cannot return to synchronous=FULL: %s", sqlite3_errmsg(self->db));
     self->unsynced = false;
+    return ok;
 }
 
 int aduan_store_begin_unsynced(aduan_store_t *self)
@@ -423,17 +426,17 @@ int aduan_store_index_some(aduan_store_t *self, int limit)
            from search_progress, and WAL frames are kept in order, so the next synced
            COMMIT of an intake makes this one durable too. A power cut before that only
            leaves the batch to be indexed again. */
-        rc = exec(self, "PRAGMA synchronous=NORMAL");
-        if (rc == 0 && (rc = exec(self, "BEGIN IMMEDIATE")) == 0) {
+        rc = aduan_store_begin_unsynced(self);
+        if (rc == 0) {
             rc = index_range(self, limit);
             if (rc < 0 || exec(self, "COMMIT") != 0) {
                 rc = -1;
                 if (!sqlite3_get_autocommit(self->db))
                     exec(self, "ROLLBACK");
             }
+            if (!synced_again(self))
+                rc = -1;
         }
-        if (exec(self, "PRAGMA synchronous=FULL") != 0)
-            rc = -1;
     }
     self->indexing = false;
     return rc;
