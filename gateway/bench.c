@@ -406,12 +406,10 @@ static int run_direct(const options_t *o, const aduan_config_t *base, const char
     config->templates.dir = strdup(base->templates.dir);
     aduan_store_t *store = NULL;
     char reason[512] = "";
+    int rc = 2;
     if (aduan_store_open(dir, config, NULL, &store, reason, sizeof reason) != 0) {
         fprintf(stderr, "aduan-bench: %s\n", reason);
-        config->staff = NULL;
-        config->staff_count = 0;
-        aduan_config_destroy(&config);
-        return 2;
+        goto done;
     }
     unsigned seed = 1;
     long fresh = 0;
@@ -437,11 +435,13 @@ static int run_direct(const options_t *o, const aduan_config_t *base, const char
     printf("direct   %ld intakes straight into the registry, %d per transaction, no bus: "
            "%.2f s, %.0f intakes/s; new %ld\n",
            o->count, DIRECT_BATCH, ms / 1000.0, ms > 0 ? o->count * 1000.0 / ms : 0.0, fresh);
+    rc = fresh == o->count ? 0 : 1;
+done:
     aduan_store_close(&store);
     config->staff = NULL; /* borrowed */
     config->staff_count = 0;
     aduan_config_destroy(&config);
-    return fresh == o->count ? 0 : 1;
+    return rc;
 }
 
 static void usage(FILE *out)

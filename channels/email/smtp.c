@@ -59,8 +59,7 @@ typedef struct {
     void *report_arg;
 } session_notes_t;
 
-static void report_one(const item_t *it, const session_notes_t *notes, bool auth_wanted,
-                       email_smtp_report_fn *report, void *arg);
+static void report_one(const item_t *it, const session_notes_t *notes);
 
 /*  The server took a message: its RESULT goes now, not after the whole session, so that
     a crash later in the session (or before the core commits the RESULTs) sends again
@@ -73,7 +72,7 @@ static void message_sent(session_notes_t *notes, smtp_message_t message)
     for (size_t i = 0; i < notes->count; i++) {
         item_t *it = &notes->items[i];
         if (it->message == message && it->text && !it->reported) {
-            report_one(it, notes, notes->auth_wanted, notes->report, notes->report_arg);
+            report_one(it, notes);
             it->reported = true;
         }
     }
@@ -402,12 +401,12 @@ static void classify(const item_t *it, const char *session_detail, outcome_t *ou
     }
 }
 
-static void report_one(const item_t *it, const session_notes_t *notes, bool auth_wanted,
-                       email_smtp_report_fn *report, void *arg)
+/* Reports one message's outcome to the core through the session's report function. */
+static void report_one(const item_t *it, const session_notes_t *notes)
 {
     outcome_t out;
     classify(it, notes->detail, &out);
-    if (auth_wanted && !notes->authenticated && out.server_refused) {
+    if (notes->auth_wanted && !notes->authenticated && out.server_refused) {
         /* refused because we are not logged in: the office's password to fix, and the core
            keeps trying meanwhile; never a permanent failure of the citizen's reply */
         out.status = "temporary";
@@ -425,8 +424,8 @@ static void report_one(const item_t *it, const session_notes_t *notes, bool auth
     else
         log_warn("email", "%s email %s outbox=%llu to=%s: %s", ticket, out.status,
                  (unsigned long long)d->deliver.outbox_id, masked, out.detail);
-    report(arg, d->deliver.outbox_id, out.status, out.provider_id[0] ? out.provider_id : NULL,
-           out.detail);
+    notes->report(notes->report_arg, d->deliver.outbox_id, out.status,
+                  out.provider_id[0] ? out.provider_id : NULL, out.detail);
 }
 
 /* ---- the session ------------------------------------------------------------------------ */
@@ -523,7 +522,7 @@ int email_smtp_send(email_smtp_t *self, const aduan_msg_t *const *delivers, size
         snprintf(notes.detail, sizeof notes.detail, "the server ended the session");
     for (size_t i = 0; i < count; i++)
         if (items[i].text && !items[i].reported)
-            report_one(&items[i], &notes, self->password != NULL, report, arg);
+            report_one(&items[i], &notes);
 done:
     if (session)
         smtp_destroy_session(session);
