@@ -85,12 +85,41 @@ static void test_csv_cells(void **state)
     }
 }
 
+/*  A new complaint carries the time of its first reminder (next_check_at), written with
+    the row: the scan passes it by until then, without rewriting it, and at that time
+    reminds the role that acts. */
+static void test_new_complaint_first_check(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t r;
+    reg_complaint(f, "email", "k1", "warga@example.org", "Izin usaha belum selesai", &r);
+    int64_t check_at = reg_int(f, "SELECT next_check_at FROM complaint WHERE id = %lld",
+                               (long long)r.complaint_id);
+    assert_true(check_at > f->now);
+    assert_int_equal(check_at, aduan_deadlines_first_check(f->config, "recorded", f->now,
+                                                           f->now));
+    const char *reminders = "SELECT count(*) FROM deadline_notice WHERE kind = 'reminder'";
+
+    f->now = check_at - 1;
+    assert_int_equal(aduan_deadlines_tick(f->store), 0);
+    assert_int_equal(reg_int(f, reminders), 0);
+    assert_int_equal(reg_int(f, "SELECT next_check_at FROM complaint WHERE id = %lld",
+                             (long long)r.complaint_id), check_at);
+
+    f->now = check_at;
+    assert_true(aduan_deadlines_tick(f->store) > 0);
+    assert_true(reg_int(f, reminders) > 0);
+    assert_true(reg_int(f, "SELECT next_check_at FROM complaint WHERE id = %lld",
+                        (long long)r.complaint_id) > check_at);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calendar_days),
         cmocka_unit_test(test_working_days_skip_weekends_and_holidays),
         cmocka_unit_test(test_csv_cells),
+        cmocka_unit_test_setup_teardown(test_new_complaint_first_check, reg_setup, reg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

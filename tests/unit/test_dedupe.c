@@ -971,6 +971,81 @@ static void test_unknown_intent_refused(void **state)
     aduan_msg_destroy(&m);
 }
 
+/* The count of one group in a stats array: rows[i][key] == value; -1 when it is absent. */
+static int64_t stats_count(const json_t *rows, const char *key, const char *value,
+                           const char *key2, const char *value2)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (strcmp(json_string_value(json_object_get(row, key)), value) == 0 &&
+            (!key2 || strcmp(json_string_value(json_object_get(row, key2)), value2) == 0))
+            return json_integer_value(json_object_get(row, "count"));
+    }
+    return -1;
+}
+
+/*  stats reads counts the triggers keep (schema 7), not the rows: after intakes on two
+    channels, a state changed, outbox rows handed out, sent and one deleted, every count is
+    the one a GROUP BY over the rows gives, and no group is listed that has no row. */
+static void test_stats_counts_follow_the_rows(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t r;
+    char key[32], from[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(from, sizeof from, i < 3 ? "+62812000000%d" : "warga%d@example.org", i);
+        reg_complaint(f, i < 3 ? "sms" : "email", key, from, "Jalan rusak di desa", &r);
+    }
+    char err[256] = "";
+    assert_int_equal(reg_exec(f,
+                              "UPDATE complaint SET state = 'review' WHERE id = 1;"
+                              "UPDATE outbox SET status = 'sending' WHERE id IN (1, 2);"
+                              "UPDATE outbox SET status = 'sent' WHERE id = 2;"
+                              "UPDATE outbox SET channel = 'sms' WHERE id = 4;"
+                              "DELETE FROM outbox WHERE id = 3;",
+                              err, sizeof err),
+                     SQLITE_OK);
+
+    char reason[256] = "";
+    json_t *stats = aduan_query_stats(f->store, NULL, reason, sizeof reason);
+    assert_non_null(stats);
+    assert_int_equal(json_integer_value(json_object_get(stats, "complaints")), 5);
+    assert_int_equal(json_integer_value(json_object_get(stats, "intakes")), 5);
+    assert_int_equal(json_integer_value(json_object_get(stats, "outbox_waiting")),
+                     reg_int(f, "SELECT count(*) FROM outbox WHERE status IN"
+                                " ('pending','sending')"));
+
+    const json_t *by_status = json_object_get(stats, "by_status");
+    assert_int_equal(json_array_size(by_status),
+                     reg_int(f, "SELECT count(DISTINCT state) FROM complaint"));
+    assert_int_equal(stats_count(by_status, "status", "review", NULL, NULL), 1);
+    assert_int_equal(stats_count(by_status, "status", "recorded", NULL, NULL), 4);
+    const json_t *by_channel = json_object_get(stats, "by_channel");
+    assert_int_equal(json_array_size(by_channel), 2);
+    assert_int_equal(stats_count(by_channel, "channel", "sms", NULL, NULL), 3);
+    assert_int_equal(stats_count(by_channel, "channel", "email", NULL, NULL), 2);
+
+    const json_t *outbox = json_object_get(stats, "outbox");
+    assert_int_equal(json_array_size(outbox),
+                     reg_int(f, "SELECT count(*) FROM (SELECT DISTINCT channel, status"
+                                " FROM outbox)"));
+    size_t i;
+    json_t *row;
+    json_array_foreach(outbox, i, row) {
+        const char *channel = json_string_value(json_object_get(row, "channel"));
+        const char *status = json_string_value(json_object_get(row, "status"));
+        assert_int_equal(stats_count(outbox, "channel", channel, "status", status),
+                         reg_int(f, "SELECT count(*) FROM outbox WHERE channel = %Q"
+                                    " AND status = %Q", channel, status));
+        /* the oldest is told of what still waits only */
+        bool waiting = strcmp(status, "pending") == 0 || strcmp(status, "sending") == 0;
+        assert_int_equal(json_is_string(json_object_get(row, "oldest")), waiting);
+    }
+    json_decref(stats);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1002,6 +1077,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bounce_fails_its_outbox_row, reg_setup,
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_empty_attachment, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_stats_counts_follow_the_rows, reg_setup,
+                                        reg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
