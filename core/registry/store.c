@@ -101,6 +101,24 @@ static int schema_version(sqlite3 *db, int *version)
     return rc;
 }
 
+/*  Migrations run with foreign keys off (SQLite's way to copy a table that others refer
+    to: dropping the old one would otherwise delete or refuse their rows), so each is
+    checked before its COMMIT: every reference must still find its row. */
+static int foreign_keys_hold(aduan_store_t *self, char *broken, size_t brokenlen)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(broken, brokenlen, "%s row %lld refers to a missing %s row",
+                 (const char *)sqlite3_column_text(st, 0),
+                 (long long)sqlite3_column_int64(st, 1),
+                 (const char *)sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
 {
     int version = 0;
@@ -113,9 +131,11 @@ static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
     for (int v = version; v < known; v++) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        char broken[200] = "";
         if (exec(self, "BEGIN IMMEDIATE") != 0)
             goto fail;
-        if (exec(self, aduan_schema_migration((size_t)v)) != 0 || exec(self, pragma) != 0) {
+        if (exec(self, aduan_schema_migration((size_t)v)) != 0 ||
+            foreign_keys_hold(self, broken, sizeof broken) != 0 || exec(self, pragma) != 0) {
             exec(self, "ROLLBACK");
             goto fail;
         }
@@ -125,7 +145,7 @@ static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
         continue;
     fail:
         snprintf(reason, reasonlen, "migration to schema version %d failed: %s", v + 1,
-                 sqlite3_errmsg(self->db));
+                 *broken ? broken : sqlite3_errmsg(self->db));
         return -1;
     }
     return 0;
@@ -259,7 +279,7 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     }
     /* FULL: the WAL is synced at every COMMIT, so what was ACKed survives a power cut. */
     if (exec(self, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                   "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;"
+                   "PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;"
                    /* only should the checkpointer thread not start: its WAL hook
                       replaces this (wal_grew) */
                    "PRAGMA wal_autocheckpoint=20000;") != 0) {
@@ -268,6 +288,7 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     }
     if (migrate(self, reason, reasonlen) != 0)
         goto fail;
+    exec(self, "PRAGMA foreign_keys=ON"); /* cannot fail outside a transaction */
     checkpointer_start(&self->checkpointer, path);
     if (self->checkpointer.running)
         sqlite3_wal_hook(self->db, wal_grew, &self->checkpointer); /* no checkpoint inline */

@@ -862,6 +862,75 @@ static void test_schema_current_reopens(void **state)
     assert_int_equal(reg_int(f, "PRAGMA user_version"), (int)aduan_schema_migration_count());
 }
 
+/* A registry written by schema 7 (an office that upgrades): migration 8 copies intake and
+   outbox to change their CHECKs. Every row stays, with the same id, so the calls that
+   invited a caller by SMS still find their outbox item; the counts, the indexes and the
+   triggers are back; the rules still refuse what they refused. */
+static void test_schema_migrates_a_7_registry(void **state)
+{
+    reg_fixture_t *f = *state;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/registry.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    for (size_t v = 0; v < 7; v++)
+        assert_int_equal(sqlite3_exec(db, aduan_schema_migration(v), NULL, NULL, NULL),
+                         SQLITE_OK);
+    const char *rows =
+        "INSERT INTO complaint(id, ticket, channel, from_addr, received_at, state, updated_at)"
+        "  VALUES (1, 'ADU-2026-00001', 'phone', '+6281234567890', 1, 'registered', 1),"
+        "         (2, 'ADU-2026-00002', 'email', 'budi@example.id', 2, 'registered', 2);"
+        "INSERT INTO intake(channel, dedupe_key, complaint_id, disposition, received_at)"
+        "  VALUES ('phone', 'c:1', 1, 'new', 1), ('email', 'm:1', 2, 'new', 2),"
+        "         ('email', 'm:2', NULL, 'bounce', 3);"
+        "INSERT INTO outbox(id, complaint_id, kind, channel, to_addr, body, message_id,"
+        "  automatic, status, next_attempt_at, created_at) VALUES"
+        "  (10, 1, 'ack', 'sms', '+6281234567890', 'Terima kasih', 'a1', 1, 'sent', 0, 1),"
+        "  (11, 2, 'ack', 'email', 'budi@example.id', 'Terima kasih', 'a2', 1, 'pending', 0, 2),"
+        "  (12, 2, 'notice', 'email', 'sari@example.id', 'Baru', 'n2', 0, 'failed', 0, 2);"
+        "INSERT INTO call_log(record, at, logged_at, from_addr, status, mobile, invite_outbox_id)"
+        "  VALUES ('r1', 1, 1, '+6281234567890', 'answered', 1, 10);"
+        "PRAGMA user_version = 7;";
+    char *err = NULL;
+    if (sqlite3_exec(db, rows, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("a schema 7 registry: %s", err);
+    sqlite3_close(db);
+
+    reg_open(f);
+    assert_int_equal(reg_int(f, "PRAGMA user_version"), (int)aduan_schema_migration_count());
+    assert_int_equal(reg_int(f, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM intake"), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox"), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM call_log l JOIN outbox o"
+                                " ON o.id = l.invite_outbox_id AND o.message_id = 'a1'"), 1);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    /* the rules are comparisons now (no temporary b-tree per statement) */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                " ('intake', 'outbox') AND sql LIKE '%%CHECK (%% IN %%'"), 0);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'outbox'"
+                                " AND type IN ('index', 'trigger')"), 7);
+    /* the due index answers for the pending item alone */
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox INDEXED BY outbox_due"
+                                " WHERE channel = 'email' AND status IN ('pending','sending')"),
+                     1);
+    char sql_err[256] = "";
+    assert_int_equal(reg_exec(f, "UPDATE outbox SET status = 'sent' WHERE id = 11", sql_err,
+                              sizeof sql_err), SQLITE_OK);
+    assert_int_equal(reg_int(f, "SELECT count FROM outbox_tally"
+                                " WHERE channel = 'email' AND status = 'sent'"), 1);
+    assert_int_equal(reg_int(f, "SELECT count FROM outbox_tally"
+                                " WHERE channel = 'email' AND status = 'pending'"), 0);
+    assert_int_equal(reg_exec(f, "UPDATE outbox SET status = 'lost' WHERE id = 11", sql_err,
+                              sizeof sql_err), SQLITE_CONSTRAINT);
+    assert_int_equal(reg_exec(f, "UPDATE outbox SET kind = 'spam' WHERE id = 11", sql_err,
+                              sizeof sql_err), SQLITE_CONSTRAINT);
+    assert_int_equal(reg_exec(f, "UPDATE intake SET disposition = 'maybe' WHERE id = 1",
+                              sql_err, sizeof sql_err), SQLITE_CONSTRAINT);
+    assert_int_equal(reg_exec(f, "DELETE FROM outbox WHERE id = 10", sql_err, sizeof sql_err),
+                     SQLITE_CONSTRAINT); /* a call still refers to it */
+}
+
 /* ---- what cannot be taken ------------------------------------------------------------ */
 
 /* ---- the SMS follow-up window ----------------------------------------------------------- */
@@ -1072,6 +1141,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_newer_refused, reg_setup_closed,
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_current_reopens, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_migrates_a_7_registry, reg_setup_closed,
+                                        reg_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_intent_refused, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_sms_window_followup, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_bounce_fails_its_outbox_row, reg_setup,
