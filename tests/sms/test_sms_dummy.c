@@ -331,12 +331,16 @@ static void test_core_down_spill_then_registered_once(void **state)
     wait_log(t, "sweep parts=1 core=away", 2);
     assert_int_equal(phone_count(t->device, PHONE_SIM_INBOX), 1);
 
-    /* 1% of the dummy's 10,000 places: the SIM is "full" at 100 */
+    /* 1% of the dummy's 10,000 places: the SIM is "full" at 100. The channel is held
+       while they arrive: a sweep in the middle would spill what it read (full) and leave
+       the rest on a SIM no longer full, where it waits for the core, rightly */
+    assert_int_equal(kill(channel, SIGSTOP), 0);
     for (int i = 1; i <= 100; i++) {
         char text[64];
         snprintf(text, sizeof text, "Pesan nomor %d", i);
         phone_inject(t->device, PHONE_SIM_INBOX, CITIZEN, text, NULL);
     }
+    assert_int_equal(kill(channel, SIGCONT), 0);
     wait_folder(t, PHONE_SIM_INBOX, 0);
     wait_log(t, "spilled parts=1", 101);
 
