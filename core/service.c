@@ -1,9 +1,11 @@
 /*  service.c - the core's loop. See service.h for what it does; the order of one turn:
 
       1. take up to batch_max messages from the intake socket without blocking;
-      2. write all their intakes and results in one transaction, COMMIT (one fsync);
-      3. only then ACK (or NACK) each intake and publish the events;
-      4. hand due outbox items to the adapters with room for them;
+      2. write their intakes in one transaction, COMMIT (one fsync); the replies they
+         queue for adapters with room are written as handed out (registry.h);
+      3. only then ACK (or NACK) each intake, then send those replies (DELIVER);
+      4. in a second transaction, the RESULTs and the outbox items now due, handed to the
+         adapters with room for them after its COMMIT; publish the events;
       5. answer staff requests on the control socket.
 
     An adapter is known from its HELLO (channel, account) and stays known while it sends
@@ -85,6 +87,8 @@ struct aduan_core {
     entry_t *batch;
     size_t batch_len;
     zlistx_t *outgoing; /* picked_t: DELIVERs waiting for their COMMIT */
+    peer_t *handout_peer; /* the adapter handout_has_room found for the item at hand */
+    zhashx_t *handout_backlog; /* channel -> "yes"/"no": something due, this transaction */
     bool dispatch_now;
     int64_t last_dispatch;
     int64_t last_tick;
@@ -215,6 +219,7 @@ aduan_core_t *aduan_core_new(const aduan_config_t *config, const aduan_clock_t *
     self->batch = calloc((size_t)config->core.batch_max, sizeof *self->batch);
     self->outgoing = zlistx_new();
     zlistx_set_destructor(self->outgoing, picked_destroy);
+    self->handout_backlog = zhashx_new(); /* values are static strings: no destructor */
     if (aduan_mkdirs(config->core.state_dir, 0750) != 0) {
         snprintf(reason, reasonlen, "%s: %s", config->core.state_dir, strerror(errno));
         goto fail;
@@ -268,6 +273,7 @@ void aduan_core_destroy(aduan_core_t **self_p)
     zhashx_destroy(&self->in_flight);
     zhashx_destroy(&self->peers);
     zlistx_destroy(&self->outgoing);
+    zhashx_destroy(&self->handout_backlog);
     free(self->batch);
     if (self->lock_fd >= 0)
         close(self->lock_fd); /* releases the lock */
@@ -577,12 +583,14 @@ typedef struct {
     peer_t *peer;
     uint64_t outbox_id;
     zmsg_t *zmsg;
+    aduan_msg_t *deliver; /* handed out at intake: encoded after the ACKs */
 } picked_t;
 
 static void picked_destroy(void **item)
 {
     picked_t *p = *item;
     zmsg_destroy(&p->zmsg);
+    aduan_msg_destroy(&p->deliver);
     free(p);
     *item = NULL;
 }
@@ -624,6 +632,52 @@ static bool anything_due(aduan_core_t *self)
             return true;
     }
     return false;
+}
+
+/*  The outbox's hand-out (registry.h) during the intake transaction: an adapter of the
+    channel with room for one more in flight, when nothing older on the channel is due now
+    (a backlog goes first, oldest first, through pick_deliveries). Not bounded by
+    DELIVER_BATCH: the turn's own replies are as many as its intakes (batch_max), and
+    sending them after the ACKs delays no ACK. */
+static bool handout_has_room(const char *channel, void *arg)
+{
+    aduan_core_t *self = arg;
+    self->handout_peer = NULL;
+    for (peer_t *p = zhashx_first(self->peers); p && !self->handout_peer;
+         p = zhashx_next(self->peers)) {
+        if (!p->channel || strcmp(p->channel, channel) != 0)
+            continue;
+        int room = (int)self->config->outbox.in_flight - p->in_flight;
+        for (picked_t *q = zlistx_first(self->outgoing); q && room > 0;
+             q = zlistx_next(self->outgoing))
+            room -= q->peer == p;
+        if (room > 0)
+            self->handout_peer = p;
+    }
+    if (!self->handout_peer)
+        return false;
+    /* asked once per channel and intake transaction: what it hands out is not due */
+    const char *backlog = zhashx_lookup(self->handout_backlog, channel);
+    if (!backlog) {
+        int64_t due = aduan_outbox_next_due_at(self->store, channel);
+        backlog = due != 0 && due <= aduan_clock_now_ms(self->clock) ? "yes" : "no";
+        zhashx_insert(self->handout_backlog, channel, (void *)backlog);
+    }
+    return strcmp(backlog, "no") == 0;
+}
+
+static void handout_take(aduan_msg_t *deliver, void *arg)
+{
+    aduan_core_t *self = arg;
+    picked_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        aduan_msg_destroy(&deliver); /* the row is 'sending': due again after its timeout */
+        return;
+    }
+    p->peer = self->handout_peer;
+    p->outbox_id = deliver->deliver.outbox_id;
+    p->deliver = deliver;
+    zlistx_add_end(self->outgoing, p);
 }
 
 /* Inside the transaction: marks what is due as sending and queues the DELIVERs. */
@@ -669,6 +723,8 @@ static void send_deliveries(aduan_core_t *self)
     int64_t deadline = aduan_monotonic_ms() + self->config->outbox.deliver_timeout_s * 1000;
     for (picked_t *p = zlistx_first(self->outgoing); p; p = zlistx_next(self->outgoing)) {
         peer_t *peer = p->peer;
+        if (!p->zmsg && p->deliver)
+            p->zmsg = aduan_msg_encode(p->deliver, NULL, 0);
         if (!p->zmsg)
             continue; /* cannot happen: the row was checked when it was queued */
         zmsg_pushmem(p->zmsg, zframe_data(peer->routing_id), zframe_size(peer->routing_id));
@@ -718,7 +774,8 @@ static bool commit_phase(aduan_core_t *self, bool intakes, bool dispatching)
 
 /*  One turn of the loop: the messages waiting on the intake socket, in two transactions.
     The intakes first, synced (one fsync), and ACKed as soon as it commits: an ACK never
-    waits for anything but the intakes of its turn. Then the RESULTs and the outbox items
+    waits for anything but the intakes of its turn. The replies those intakes queued go
+    out right after the ACKs, handed out in the same transaction. Then the RESULTs and the outbox items
     now due, not synced: a power cut may undo them, and a RESULT undone is an item sent
     again, as when the RESULT was still on its way (the next synced COMMIT, the next
     turn's, makes them durable). DELIVERs and events go out after their COMMIT. */
@@ -734,12 +791,18 @@ static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
     if (self->batch_len == 0 && !dispatching)
         return;
     if (intakes > 0) {
+        aduan_outbox_handout_t handout = {handout_has_room, handout_take, self};
+        aduan_store_set_handout(self->store, &handout);
         bool committed = commit_phase(self, true, false);
+        aduan_store_set_handout(self->store, NULL);
+        zhashx_purge(self->handout_backlog);
         if (committed && self->unindexed == 0)
             self->unindexed_since = aduan_monotonic_ms();
         for (size_t i = 0; committed && i < self->batch_len; i++)
             self->unindexed += self->batch[i].kind == ENTRY_INTAKE;
         answer_entries(self, true, committed);
+        if (committed)
+            send_deliveries(self); /* the replies handed out at intake, after the ACKs */
     }
     if (intakes < self->batch_len || dispatching) {
         bool committed = commit_phase(self, false, dispatching);

@@ -21,9 +21,9 @@
     " AND created_at > ?2 AND status <> 'suppressed'"
 #define SQL_INSERT_OUTBOX                                                                  \
     "INSERT INTO outbox(complaint_id, kind, channel, account, to_addr, to_name, staff_id,"  \
-    " subject, body, message_id, in_reply_to, refs, automatic, status, next_attempt_at,"    \
-    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"     \
-    " ?15, ?15)"
+    " subject, body, message_id, in_reply_to, refs, automatic, status, attempts,"           \
+    " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"   \
+    " ?12, ?13, ?14, ?16, ?17, ?15)"
 #define SQL_DUE                                                                            \
     "SELECT o.id, o.kind, o.channel, o.account, o.to_addr, o.to_name, o.subject, o.body,"   \
     " o.message_id, o.in_reply_to, o.refs, o.automatic, o.attempts, c.ticket, o.status"     \
@@ -129,6 +129,39 @@ static void make_message_id(const aduan_config_t *cfg, const char *ticket, const
              rnd[5], rnd[6], rnd[7], domain);
 }
 
+/* When an item handed out for its attempt-th try is due again without a RESULT: the
+   attempt failed, and the next waits its backoff as well. */
+static int64_t sending_due_at(aduan_store_t *store, int attempt)
+{
+    aduan_retry_policy_t policy;
+    aduan_retry_policy_from_config(aduan_store_config(store), &policy);
+    return aduan_store_now_ms(store) + policy.deliver_timeout_ms +
+           aduan_retry_delay_ms(&policy, attempt);
+}
+
+static aduan_msg_t *deliver_from_item(const aduan_outbox_item_t *item, int64_t id,
+                                      const char *message_id)
+{
+    aduan_msg_t *m = aduan_msg_new(ADUAN_MSG_DELIVER);
+    if (!m)
+        return NULL;
+    m->deliver.outbox_id = (uint64_t)id;
+    aduan_msg_set(&m->deliver.kind, item->kind);
+    aduan_msg_set(&m->deliver.channel, item->channel);
+    aduan_msg_set(&m->deliver.account, item->account ? item->account : "");
+    aduan_msg_set(&m->deliver.to_addr, item->to_addr);
+    aduan_msg_set(&m->deliver.to_name, item->to_name ? item->to_name : "");
+    aduan_msg_set(&m->deliver.subject, item->subject ? item->subject : "");
+    aduan_msg_set(&m->deliver.text, item->body);
+    aduan_msg_set(&m->deliver.message_id, message_id);
+    aduan_msg_set(&m->deliver.in_reply_to, item->in_reply_to ? item->in_reply_to : "");
+    aduan_msg_set(&m->deliver.references, item->references ? item->references : "");
+    m->deliver.automatic = item->automatic;
+    m->deliver.attempt = 1;
+    aduan_msg_set(&m->deliver.ticket, item->ticket ? item->ticket : "");
+    return m;
+}
+
 int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, int64_t *id_out)
 {
     int64_t now = aduan_store_now_ms(store);
@@ -155,6 +188,11 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
             status = "suppressed";
         }
     }
+    const aduan_outbox_handout_t *handout = aduan_store_handout(store);
+    bool handed = strcmp(status, "pending") == 0 && handout &&
+                  handout->has_room(item->channel, handout->arg);
+    if (handed)
+        status = "sending";
     char message_id[160];
     make_message_id(aduan_store_config(store), item->ticket, item->kind, message_id,
                     sizeof message_id);
@@ -179,10 +217,18 @@ int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, in
     sqlite3_bind_int(st, 13, item->automatic ? 1 : 0);
     aduan_bind_text(st, 14, status);
     sqlite3_bind_int64(st, 15, now);
+    sqlite3_bind_int(st, 16, handed ? 1 : 0);
+    sqlite3_bind_int64(st, 17, handed ? sending_due_at(store, 1) : now);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     sqlite3_reset(st);
     *id_out = sqlite3_last_insert_rowid(aduan_store_db(store));
+    if (handed) {
+        aduan_msg_t *deliver = deliver_from_item(item, *id_out, message_id);
+        if (!deliver)
+            return -1;
+        handout->take(deliver, handout->arg);
+    }
     if (route == ADUAN_CALL_ROUTE_CALLBACK)
         return aduan_calls_add_task(store, *id_out, item);
     return 0;
@@ -280,11 +326,7 @@ int aduan_outbox_retry_now(aduan_store_t *store, const char *channel)
 
 int aduan_outbox_mark_sending(aduan_store_t *store, int64_t outbox_id, int attempt)
 {
-    aduan_retry_policy_t policy;
-    aduan_retry_policy_from_config(aduan_store_config(store), &policy);
-    /* no RESULT by then: the attempt failed, and the next waits its backoff as well */
-    int64_t due = aduan_store_now_ms(store) + policy.deliver_timeout_ms +
-                  aduan_retry_delay_ms(&policy, attempt);
+    int64_t due = sending_due_at(store, attempt);
     sqlite3_stmt *st = aduan_store_stmt(store, SQL_MARK_SENDING);
     if (!st)
         return -1;

@@ -93,6 +93,17 @@ typedef struct {
     daily limit is kept as 'suppressed' (visible, never sent). */
 int aduan_outbox_queue(aduan_store_t *store, const aduan_outbox_item_t *item, int64_t *id_out);
 
+/*  Handing out at once. While the core has one set (aduan_store_set_handout: around its
+    intake transaction), an item queued for a channel whose adapter has room is written
+    already handed out ('sending', first try, due again after its timeout) and its DELIVER
+    given to take(), to be sent once the transaction has committed. Otherwise the next turn
+    would find it due, mark it sending and read it back: two more statements on the row. */
+typedef struct aduan_outbox_handout {
+    bool (*has_room)(const char *channel, void *arg);
+    void (*take)(aduan_msg_t *deliver, void *arg); /* takes ownership */
+    void *arg;
+} aduan_outbox_handout_t;
+
 /*  Calls fn for each item due now on the channel (pending, or sending past its
     deadline), oldest first, at most limit. fn returns 0 to go on. */
 typedef int (*aduan_outbox_due_fn)(const aduan_msg_t *deliver, void *arg);

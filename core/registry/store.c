@@ -63,6 +63,7 @@ struct aduan_store {
     bool unsynced;             /* in a transaction of aduan_store_begin_unsynced */
     aduan_event_t *events;     /* in order of occurrence */
     aduan_event_t **events_tail;
+    const struct aduan_outbox_handout *handout;
 };
 
 typedef struct {
@@ -607,6 +608,16 @@ void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticke
     ev->detail = strdup(detail_json ? detail_json : "{}");
     *self->events_tail = ev;
     self->events_tail = &ev->next;
+}
+
+void aduan_store_set_handout(aduan_store_t *self, const struct aduan_outbox_handout *handout)
+{
+    self->handout = handout;
+}
+
+const struct aduan_outbox_handout *aduan_store_handout(aduan_store_t *self)
+{
+    return self->handout;
 }
 
 aduan_event_t *aduan_store_take_events(aduan_store_t *self)

@@ -80,6 +80,11 @@ int aduan_store_put_content(aduan_store_t *self, const void *data, size_t size,
 unsigned char *aduan_store_get_content(aduan_store_t *self, const char *sha256,
                                        size_t *size_out);
 
+/* The outbox's hand-out (registry.h), or NULL: set by the core, read by outbox.c. */
+struct aduan_outbox_handout;
+void aduan_store_set_handout(aduan_store_t *self, const struct aduan_outbox_handout *handout);
+const struct aduan_outbox_handout *aduan_store_handout(aduan_store_t *self);
+
 /* Events: queued during a transaction, taken after COMMIT, dropped on ROLLBACK. */
 void aduan_store_event(aduan_store_t *self, const char *topic, const char *ticket,
                        const char *detail_json);

@@ -326,6 +326,99 @@ static void test_mark_sending_deadline(void **state)
     assert_int_equal(aduan_outbox_next_due_at(f->store, "email"), 0);
 }
 
+/* The core's hand-out, as a test double: room on the channels it lists, DELIVERs kept. */
+typedef struct {
+    const char *room_on; /* channels with an adapter with room, "email,sms" */
+    int asked;
+    due_t taken;
+} handout_t;
+
+static bool test_has_room(const char *channel, void *arg)
+{
+    handout_t *h = arg;
+    h->asked++;
+    return strstr(h->room_on, channel) != NULL;
+}
+
+static void test_take(aduan_msg_t *deliver, void *arg)
+{
+    handout_t *h = arg;
+    collect(deliver, &h->taken);
+    aduan_msg_destroy(&deliver);
+}
+
+/*  A complaint's replies written already handed out while the core has room on their
+    channel: the row is 'sending' at its first try with the deadline of a marked one, and
+    the DELIVER the core sends after COMMIT carries what the row holds. Without room, or
+    over the sender's daily limit, the row waits as before; rolled back, nothing is left
+    of either. */
+static void test_handed_out_at_intake(void **state)
+{
+    reg_fixture_t *f = *state;
+    handout_t h = {.room_on = "email"};
+    aduan_outbox_handout_t handout = {test_has_room, test_take, &h};
+    aduan_store_set_handout(f->store, &handout);
+    int64_t t = f->now;
+    aduan_intake_result_t r;
+    int64_t ack = complaint_ack(f, "INBOX:1:1", &r);
+    aduan_store_set_handout(f->store, NULL);
+
+    assert_row_status(f, ack, "sending");
+    assert_int_equal(row_int(f, ack, "attempts"), 1);
+    int64_t next = row_int(f, ack, "next_attempt_at");
+    assert_true(next >= t + 60 * SEC); /* deliver_timeout_s = 60 */
+    assert_false(is_due(f, "email", ack));
+    /* the DELIVERs: the citizen's acknowledgement, and the help desk's notice by email;
+       its SMS notice had no adapter with room, and waits */
+    assert_int_equal(h.taken.count, 2);
+    int i = h.taken.id[0] == ack ? 0 : 1;
+    assert_int_equal(h.taken.id[i], ack);
+    assert_int_equal(h.taken.attempt[i], 1);
+    assert_string_equal(h.taken.kind[i], "ack");
+    assert_string_equal(h.taken.ticket[i], r.ticket);
+    assert_string_equal(h.taken.to[i], CITIZEN_MAIL);
+    assert_true(h.taken.automatic[i]);
+    assert_string_equal(h.taken.in_reply_to[i], "CAF123.456@mail.example.org");
+    char mid[160];
+    assert_true(reg_text(f, mid, sizeof mid, "SELECT message_id FROM outbox WHERE id = %lld",
+                         (long long)ack));
+    assert_string_equal(h.taken.message_id[i], mid);
+    assert_string_equal(h.taken.kind[1 - i], "notice");
+    assert_string_equal(h.taken.to[1 - i], REG_HELPDESK_EMAIL);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE complaint_id = %lld"
+                                " AND channel = 'sms' AND status = 'pending' AND attempts = 0",
+                             (long long)r.complaint_id),
+                     1);
+    /* the RESULT ends it as it ends one handed out by each_due */
+    result(f, ack, "sent", "smtp-1", NULL);
+    assert_row_status(f, ack, "sent");
+
+    /* over the daily limit: suppressed, never handed out */
+    f->config->outbox.auto_replies_per_day = 0;
+    memset(&h.taken, 0, sizeof h.taken);
+    aduan_store_set_handout(f->store, &handout);
+    int64_t sup = complaint_ack(f, "INBOX:1:2", &r);
+    aduan_store_set_handout(f->store, NULL);
+    assert_row_status(f, sup, "suppressed");
+    for (int k = 0; k < h.taken.count; k++)
+        assert_int_not_equal(h.taken.id[k], sup);
+
+    /* rolled back: the rows are gone (the core drops what take() got when its COMMIT fails) */
+    int64_t rows = reg_int(f, "SELECT count(*) FROM outbox");
+    int64_t sending = reg_int(f, "SELECT count(*) FROM outbox WHERE status = 'sending'");
+    aduan_store_set_handout(f->store, &handout);
+    aduan_msg_t *m = reg_intake_new("email", "INBOX:1:3", "siti@example.org", "Antrean lama");
+    assert_int_equal(aduan_store_begin(f->store), 0);
+    char reason[256];
+    assert_int_equal(aduan_registry_intake(f->store, m, "email", &r, reason, sizeof reason), 0);
+    aduan_store_rollback(f->store);
+    aduan_store_set_handout(f->store, NULL);
+    aduan_msg_destroy(&m);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox"), rows);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM outbox WHERE status = 'sending'"),
+                     sending);
+}
+
 static void test_temporary_backoff(void **state)
 {
     reg_fixture_t *f = *state;
@@ -703,6 +796,7 @@ int main(void)
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_deliver_fields, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_mark_sending_deadline, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_handed_out_at_intake, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_temporary_backoff, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_retry_now_when_back, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_temporary_until_failed, reg_setup, reg_teardown),
