@@ -34,10 +34,13 @@
 #define SQL_NEXT_DUE                                                                       \
     "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1"                            \
     " AND status IN ('pending','sending')"
-/* waiting after a failure (attempts > 0) and not due yet: the rows a backoff holds back */
+/* waiting after a failure (attempts > 0) and not due yet: the rows a backoff holds back.
+   The IN term, implied by the first, is the partial index outbox_due's own condition:
+   SQLite uses that index only when the query repeats it, and otherwise read the whole
+   outbox (31 ms at 80,000 rows) at every adapter's HELLO, before the HELLO's turn. */
 #define SQL_RETRY_NOW                                                                      \
     "UPDATE outbox SET next_attempt_at = ?2 WHERE channel = ?1 AND status = 'pending'"      \
-    " AND attempts > 0 AND next_attempt_at > ?2"
+    " AND attempts > 0 AND next_attempt_at > ?2 AND status IN ('pending','sending')"
 #define SQL_MARK_SENDING                                                                   \
     "UPDATE outbox SET status = 'sending', attempts = ?3, next_attempt_at = ?2 WHERE id = ?1"
 #define SQL_GET                                                                            \

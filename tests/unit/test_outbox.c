@@ -466,6 +466,17 @@ static void test_temporary_backoff(void **state)
 /*  The channel's adapter is back (HELLO): what a backoff holds after a failure is due at
     once, on that channel only; an item handed out and still without a RESULT, and one never
     tried, keep their times. */
+/* Rows read by full-table scans so far by the store's statements that begin with sql. */
+static int64_t full_scan_steps(reg_fixture_t *f, const char *sql)
+{
+    int64_t steps = 0;
+    sqlite3 *db = aduan_store_db(f->store);
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+        if (strncmp(sqlite3_sql(st), sql, strlen(sql)) == 0)
+            steps += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+    return steps;
+}
+
 static void test_retry_now_when_back(void **state)
 {
     reg_fixture_t *f = *state;
@@ -502,6 +513,11 @@ static void test_retry_now_when_back(void **state)
     assert_int_equal(row_int(f, fresh, "next_attempt_at"), fresh_due);
     /* nothing waits any more: a second HELLO changes nothing */
     assert_int_equal(aduan_outbox_retry_now(f->store, "email"), 0);
+    /* each HELLO, each turn: through the due index, never the whole outbox (a year's) */
+    assert_int_equal(aduan_outbox_next_due_at(f->store, "email") > 0, 1);
+    assert_int_equal(full_scan_steps(f, "UPDATE outbox SET next_attempt_at"), 0);
+    assert_int_equal(full_scan_steps(f, "SELECT min(next_attempt_at)"), 0);
+    assert_int_equal(full_scan_steps(f, "SELECT o.id, o.kind"), 0);
 }
 
 /*  The clock stepped back (set by hand, a dead CMOS battery put right): a retry planned at
