@@ -1,7 +1,10 @@
 # Shared by the benchmark scripts: a daemon on a temporary state directory.
 # usage: . bench_lib.sh BUILD_DIR SOURCE_DIR
-BUILD=$1
-SRC=$2
+# Absolute: the configuration below lives in $WORK, and a relative path in it is read from
+# there (a templates dir of "./conf/templates" was not found, and every reply fell back to
+# the built-in one-line text: a lighter intake than the office's).
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
 BIN=$BUILD/bin
 WORK=$(mktemp -d /tmp/aduan-bench.XXXXXX)
 CONF=$WORK/aduan.conf
