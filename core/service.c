@@ -775,10 +775,11 @@ static bool commit_phase(aduan_core_t *self, bool intakes, bool dispatching)
 /*  One turn of the loop: the messages waiting on the intake socket, in two transactions.
     The intakes first, synced (one fsync), and ACKed as soon as it commits: an ACK never
     waits for anything but the intakes of its turn. The replies those intakes queued go
-    out right after the ACKs, handed out in the same transaction. Then the RESULTs and the outbox items
-    now due, not synced: a power cut may undo them, and a RESULT undone is an item sent
-    again, as when the RESULT was still on its way (the next synced COMMIT, the next
-    turn's, makes them durable). DELIVERs and events go out after their COMMIT. */
+    out right after the ACKs, handed out in the same transaction. Then the RESULTs and
+    the outbox items now due, not synced: a power cut may undo them, and a RESULT undone
+    is an item sent again, as when the RESULT was still on its way (the next synced
+    COMMIT, the next turn's, makes them durable). DELIVERs and events go out after their
+    COMMIT. */
 static void turn(aduan_core_t *self, bool intake_ready, bool check_outbox)
 {
     size_t max = (size_t)self->config->core.batch_max;

@@ -6,13 +6,16 @@
     the transaction at hand and stop. Under systemd it speaks the notify protocol:
     READY=1 once the endpoints are bound, STATUS= and WATCHDOG=1 every second. */
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "aduan/adapter.h"
 #include "aduan/clock.h"
@@ -235,6 +238,14 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
+        /* not an error: the replies then carry the built-in one-line texts (template.c),
+           which is better than no reply; but rarely what the office meant */
+        char ack[PATH_MAX];
+        snprintf(ack, sizeof ack, "%s/%s/ack.txt", config->templates.dir,
+                 config->templates.language);
+        if (access(ack, R_OK) != 0)
+            fprintf(stderr, "warning: %s: %s; replies will carry the built-in one-line texts\n",
+                    ack, strerror(errno));
         printf("configuration OK\n");
         aduan_config_destroy(&config);
         return 0;

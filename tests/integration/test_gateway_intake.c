@@ -1266,6 +1266,35 @@ static void test_check_good_config(void **state)
     h_pass(env);
 }
 
+/* A templates folder that is not there: still OK (the replies fall back to built-in
+   texts), but --check says so, with the file it looked for. */
+static void test_check_warns_without_templates(void **state)
+{
+    h_env_t *env = *state;
+    char conf[200], out[200];
+    snprintf(conf, sizeof conf, "%s/no-templates.conf", env->dir);
+    snprintf(out, sizeof out, "%s/check-no-templates.out", env->dir);
+    char *text = h_read_file(env->conf);
+    char *dir = strstr(text, "\ndir = ");
+    assert_non_null(dir);
+    char *end = strchr(dir + 1, '\n');
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s\ndir = %s/nowhere%s", (int)(dir - text), text, env->dir, end);
+    fclose(f);
+    free(text);
+    char *argv[] = {H_GATEWAYD, "--check", "-c", conf, NULL};
+    pid_t pid = h_spawn(argv, out, out);
+    assert_true(pid > 0);
+    assert_int_equal(h_wait_exit(pid, H_STOP_MS), 0);
+    text = h_read_file(out);
+    assert_non_null(strstr(text, "configuration OK\n"));
+    assert_non_null(strstr(text, "/nowhere/id/ack.txt"));
+    assert_non_null(strstr(text, "built-in"));
+    free(text);
+    h_pass(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1296,6 +1325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_under_load, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_check_bad_config, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_check_good_config, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_check_warns_without_templates, h_setup, h_teardown),
     };
     if (getenv("ADUAN_TEST_FILTER"))
         cmocka_set_test_filter(getenv("ADUAN_TEST_FILTER"));
