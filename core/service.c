@@ -638,7 +638,7 @@ static bool anything_due(aduan_core_t *self)
     channel with room for one more in flight, when nothing older on the channel is due now
     (a backlog goes first, oldest first, through pick_deliveries). Not bounded by
     DELIVER_BATCH: the turn's own replies are as many as its intakes (batch_max), and
-    sending them after the ACKs delays no ACK. */
+    they are sent after this turn's ACKs (a bound of 64 per channel measured the same). */
 static bool handout_has_room(const char *channel, void *arg)
 {
     aduan_core_t *self = arg;
