@@ -7,6 +7,29 @@
 
 #include <stddef.h>
 
+/*  What migration 8 makes again after copying the outbox, as migrations 1 and 7 made it:
+    one text for both, so that the copy cannot drift from the original. Part of released
+    migrations: never edited (a change is a new migration with its own text).
+    outbox_due's condition lists two values: SQLite compares them, no temporary b-tree. */
+#define OUTBOX_INDEXES                                                                     \
+    "CREATE INDEX outbox_due ON outbox(channel, next_attempt_at)"                           \
+    "  WHERE status IN ('pending','sending');"                                              \
+    "CREATE INDEX outbox_recipient ON outbox(to_addr, created_at) WHERE automatic = 1;"     \
+    "CREATE INDEX outbox_complaint ON outbox(complaint_id);"
+#define OUTBOX_TALLY_TRIGGERS                                                              \
+    "CREATE TRIGGER outbox_tally_insert AFTER INSERT ON outbox BEGIN"                       \
+    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"                        \
+    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"                 \
+    "CREATE TRIGGER outbox_tally_update AFTER UPDATE OF channel, status ON outbox"          \
+    "  WHEN old.channel IS NOT new.channel OR old.status IS NOT new.status BEGIN"           \
+    "  UPDATE outbox_tally SET count = count - 1"                                           \
+    "    WHERE channel = old.channel AND status = old.status;"                              \
+    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"                        \
+    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"                 \
+    "CREATE TRIGGER outbox_tally_delete AFTER DELETE ON outbox BEGIN"                       \
+    "  UPDATE outbox_tally SET count = count - 1"                                           \
+    "    WHERE channel = old.channel AND status = old.status; END;"
+
 static const char *const migrations[] = {
     /* 1: the first registry */
     "CREATE TABLE ticket_counter ("
@@ -103,10 +126,7 @@ static const char *const migrations[] = {
     "  provider_id TEXT,"
     "  last_error TEXT"
     ") STRICT;"
-    "CREATE INDEX outbox_due ON outbox(channel, next_attempt_at)"
-    "  WHERE status IN ('pending','sending');"
-    "CREATE INDEX outbox_recipient ON outbox(to_addr, created_at) WHERE automatic = 1;"
-    "CREATE INDEX outbox_complaint ON outbox(complaint_id);"
+    OUTBOX_INDEXES
 
     /* originals and attachments by SHA-256: small ones here (SQLite beats the file system
        for small blobs), large ones as files under files/ with data NULL (store.c) */
@@ -331,18 +351,7 @@ static const char *const migrations[] = {
     ") STRICT, WITHOUT ROWID;"
     "INSERT INTO outbox_tally SELECT channel, status, count(*) FROM outbox"
     "  GROUP BY channel, status;"
-    "CREATE TRIGGER outbox_tally_insert AFTER INSERT ON outbox BEGIN"
-    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"
-    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"
-    "CREATE TRIGGER outbox_tally_update AFTER UPDATE OF channel, status ON outbox"
-    "  WHEN old.channel IS NOT new.channel OR old.status IS NOT new.status BEGIN"
-    "  UPDATE outbox_tally SET count = count - 1"
-    "    WHERE channel = old.channel AND status = old.status;"
-    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"
-    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"
-    "CREATE TRIGGER outbox_tally_delete AFTER DELETE ON outbox BEGIN"
-    "  UPDATE outbox_tally SET count = count - 1"
-    "    WHERE channel = old.channel AND status = old.status; END;",
+    OUTBOX_TALLY_TRIGGERS,
 
     /* 8: SQLite checks `x IN (a, b, c)` (more than two values) against a temporary b-tree
        it builds for each statement: the CHECKs of intake and outbox built four to six of
@@ -394,22 +403,8 @@ static const char *const migrations[] = {
     "  next_attempt_at, created_at, sent_at, delivered_at, provider_id, last_error FROM outbox;"
     "DROP TABLE outbox;" /* and its indexes and triggers, made again below */
     "ALTER TABLE outbox_v8 RENAME TO outbox;"
-    "CREATE INDEX outbox_due ON outbox(channel, next_attempt_at)"
-    "  WHERE status IN ('pending','sending');" /* two values: compared, no b-tree */
-    "CREATE INDEX outbox_recipient ON outbox(to_addr, created_at) WHERE automatic = 1;"
-    "CREATE INDEX outbox_complaint ON outbox(complaint_id);"
-    "CREATE TRIGGER outbox_tally_insert AFTER INSERT ON outbox BEGIN"
-    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"
-    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"
-    "CREATE TRIGGER outbox_tally_update AFTER UPDATE OF channel, status ON outbox"
-    "  WHEN old.channel IS NOT new.channel OR old.status IS NOT new.status BEGIN"
-    "  UPDATE outbox_tally SET count = count - 1"
-    "    WHERE channel = old.channel AND status = old.status;"
-    "  INSERT INTO outbox_tally VALUES (new.channel, new.status, 1)"
-    "  ON CONFLICT (channel, status) DO UPDATE SET count = count + 1; END;"
-    "CREATE TRIGGER outbox_tally_delete AFTER DELETE ON outbox BEGIN"
-    "  UPDATE outbox_tally SET count = count - 1"
-    "    WHERE channel = old.channel AND status = old.status; END;",
+    OUTBOX_INDEXES
+    OUTBOX_TALLY_TRIGGERS,
 };
 
 size_t aduan_schema_migration_count(void)
