@@ -634,6 +634,16 @@ static bool anything_due(aduan_core_t *self)
     return false;
 }
 
+/* What a peer can still be given: its window (outbox.in_flight) less what it has in flight
+   and what this turn picked for it, still waiting for the COMMIT. */
+static int peer_room(aduan_core_t *self, const peer_t *p)
+{
+    int room = (int)self->config->outbox.in_flight - p->in_flight;
+    for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing))
+        room -= q->peer == p;
+    return room;
+}
+
 /*  The outbox's hand-out (registry.h) during the intake transaction: an adapter of the
     channel with room for one more in flight, when nothing older on the channel is due now
     (a backlog goes first, oldest first, through pick_deliveries). Not bounded by
@@ -645,13 +655,7 @@ static bool handout_has_room(const char *channel, void *arg)
     self->handout_peer = NULL;
     for (peer_t *p = zhashx_first(self->peers); p && !self->handout_peer;
          p = zhashx_next(self->peers)) {
-        if (!p->channel || strcmp(p->channel, channel) != 0)
-            continue;
-        int room = (int)self->config->outbox.in_flight - p->in_flight;
-        for (picked_t *q = zlistx_first(self->outgoing); q && room > 0;
-             q = zlistx_next(self->outgoing))
-            room -= q->peer == p;
-        if (room > 0)
+        if (p->channel && strcmp(p->channel, channel) == 0 && peer_room(self, p) > 0)
             self->handout_peer = p;
     }
     if (!self->handout_peer)
@@ -693,13 +697,10 @@ static int pick_deliveries(aduan_core_t *self)
     for (peer_t *p = zhashx_first(self->peers); p && rc == 0; p = zhashx_next(self->peers)) {
         if (!p->channel)
             continue;
-        int room = (int)self->config->outbox.in_flight - p->in_flight;
-        int channel_room = DELIVER_BATCH;
-        /* what this peer, and its channel, were just given counts against their room */
-        for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing)) {
-            room -= q->peer == p;
+        int room = peer_room(self, p);
+        int channel_room = DELIVER_BATCH; /* less what the channel was just given */
+        for (picked_t *q = zlistx_first(self->outgoing); q; q = zlistx_next(self->outgoing))
             channel_room -= q->peer->channel && strcmp(q->peer->channel, p->channel) == 0;
-        }
         if (channel_room < room)
             room = channel_room;
         if (room <= 0)

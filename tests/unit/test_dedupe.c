@@ -815,13 +815,20 @@ static void test_events(void **state)
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
-static void test_schema_newer_refused(void **state)
+/* The registry file opened by SQLite alone, as an older Aduan or another tool would. */
+static sqlite3 *raw_registry(reg_fixture_t *f)
 {
-    reg_fixture_t *f = *state;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/registry.db", f->dir);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    return db;
+}
+
+static void test_schema_newer_refused(void **state)
+{
+    reg_fixture_t *f = *state;
+    sqlite3 *db = raw_registry(f);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
@@ -835,7 +842,7 @@ static void test_schema_newer_refused(void **state)
     assert_non_null(strstr(reason, "version"));
 
     /* and it was not touched */
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    db = raw_registry(f);
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -869,10 +876,7 @@ static void test_schema_current_reopens(void **state)
 static void test_schema_migrates_a_7_registry(void **state)
 {
     reg_fixture_t *f = *state;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/registry.db", f->dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3 *db = raw_registry(f);
     assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
     for (size_t v = 0; v < 7; v++)
         assert_int_equal(sqlite3_exec(db, aduan_schema_migration(v), NULL, NULL, NULL),
