@@ -105,14 +105,14 @@ static int schema_version(sqlite3 *db, int *version)
 /*  Migrations run with foreign keys off (SQLite's way to copy a table that others refer
     to: dropping the old one would otherwise delete or refuse their rows), so each is
     checked before its COMMIT: every reference must still find its row. */
-static int foreign_keys_hold(aduan_store_t *self, char *broken, size_t brokenlen)
+static int foreign_keys_hold(aduan_store_t *self, char *why, size_t whylen)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
         return -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        snprintf(broken, brokenlen, "%s row %lld refers to a missing %s row",
+        snprintf(why, whylen, "%s row %lld refers to a missing %s row",
                  (const char *)sqlite3_column_text(st, 0),
                  (long long)sqlite3_column_int64(st, 1),
                  (const char *)sqlite3_column_text(st, 2));
@@ -132,11 +132,13 @@ static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
     for (int v = version; v < known; v++) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        char broken[200] = "";
+        char why[256] = "";
         if (exec(self, "BEGIN IMMEDIATE") != 0)
             goto fail;
         if (exec(self, aduan_schema_migration((size_t)v)) != 0 ||
-            foreign_keys_hold(self, broken, sizeof broken) != 0 || exec(self, pragma) != 0) {
+            foreign_keys_hold(self, why, sizeof why) != 0 || exec(self, pragma) != 0) {
+            if (!*why) /* before the ROLLBACK, which succeeds and clears it */
+                snprintf(why, sizeof why, "%s", sqlite3_errmsg(self->db));
             exec(self, "ROLLBACK");
             goto fail;
         }
@@ -146,7 +148,7 @@ static int migrate(aduan_store_t *self, char *reason, size_t reasonlen)
         continue;
     fail:
         snprintf(reason, reasonlen, "migration to schema version %d failed: %s", v + 1,
-                 *broken ? broken : sqlite3_errmsg(self->db));
+                 *why ? why : sqlite3_errmsg(self->db));
         return -1;
     }
     return 0;

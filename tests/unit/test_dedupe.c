@@ -873,14 +873,23 @@ static void test_schema_current_reopens(void **state)
    outbox to change their CHECKs. Every row stays, with the same id, so the calls that
    invited a caller by SMS still find their outbox item; the counts, the indexes and the
    triggers are back; the rules still refuse what they refused. */
-static void test_schema_migrates_a_7_registry(void **state)
+/* A registry as schema 7 left it, holding rows, closed. */
+static void write_registry_7(reg_fixture_t *f, const char *rows)
 {
-    reg_fixture_t *f = *state;
     sqlite3 *db = raw_registry(f);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
     for (size_t v = 0; v < 7; v++)
         assert_int_equal(sqlite3_exec(db, aduan_schema_migration(v), NULL, NULL, NULL),
                          SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, rows, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("a schema 7 registry: %s", err);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_schema_migrates_a_7_registry(void **state)
+{
+    reg_fixture_t *f = *state;
     const char *rows =
         "INSERT INTO complaint(id, ticket, channel, from_addr, received_at, state, updated_at)"
         "  VALUES (1, 'ADU-2026-00001', 'phone', '+6281234567890', 1, 'registered', 1),"
@@ -894,12 +903,8 @@ static void test_schema_migrates_a_7_registry(void **state)
         "  (11, 2, 'ack', 'email', 'budi@example.id', 'Terima kasih', 'a2', 1, 'pending', 0, 2),"
         "  (12, 2, 'notice', 'email', 'sari@example.id', 'Baru', 'n2', 0, 'failed', 0, 2);"
         "INSERT INTO call_log(record, at, logged_at, from_addr, status, mobile, invite_outbox_id)"
-        "  VALUES ('r1', 1, 1, '+6281234567890', 'answered', 1, 10);"
-        "PRAGMA user_version = 7;";
-    char *err = NULL;
-    if (sqlite3_exec(db, rows, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("a schema 7 registry: %s", err);
-    sqlite3_close(db);
+        "  VALUES ('r1', 1, 1, '+6281234567890', 'answered', 1, 10);";
+    write_registry_7(f, rows);
 
     reg_open(f);
     assert_int_equal(reg_int(f, "PRAGMA user_version"), (int)aduan_schema_migration_count());
@@ -933,6 +938,37 @@ static void test_schema_migrates_a_7_registry(void **state)
                               sql_err, sizeof sql_err), SQLITE_CONSTRAINT);
     assert_int_equal(reg_exec(f, "DELETE FROM outbox WHERE id = 10", sql_err, sizeof sql_err),
                      SQLITE_CONSTRAINT); /* a call still refers to it */
+}
+
+/* A reference already broken before the upgrade (a row changed by hand with foreign keys
+   off): migration 8 is refused, with the row named, and the registry is left as it was
+   rather than copied over it. */
+static void test_schema_migration_refused_on_a_broken_reference(void **state)
+{
+    reg_fixture_t *f = *state;
+    write_registry_7(f, "INSERT INTO call_log(record, at, logged_at, status, invite_outbox_id)"
+                        "  VALUES ('r1', 1, 1, 'missed', 99);");
+    char reason[512] = "";
+    aduan_store_t *store = NULL;
+    assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason,
+                                      sizeof reason),
+                     -1);
+    assert_null(store);
+    assert_non_null(strstr(reason, "schema version 8"));
+    assert_non_null(strstr(reason, "call_log row 1 refers to a missing outbox row"));
+    sqlite3 *db = raw_registry(f);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 7);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master"
+                                            " WHERE name = 'outbox_v8'", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 /* ---- what cannot be taken ------------------------------------------------------------ */
@@ -1147,6 +1183,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_current_reopens, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_migrates_a_7_registry, reg_setup_closed,
                                         reg_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_migration_refused_on_a_broken_reference,
+                                        reg_setup_closed, reg_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_intent_refused, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_sms_window_followup, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_bounce_fails_its_outbox_row, reg_setup,
