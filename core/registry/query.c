@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "registry.h"
+#include "search.h"
 
 #define ISO(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col " / 1000, 'unixepoch')"
 
@@ -172,43 +173,6 @@ json_t *aduan_query_show(aduan_store_t *store, const json_t *args, char *reason,
     " JOIN complaint c ON c.id = m.complaint_id"                                            \
     " WHERE message_fts MATCH ?1 ORDER BY message_fts.rowid DESC LIMIT ?2"
 
-/*  Turns what a clerk typed into an FTS5 query that cannot be a syntax error: every word
-    quoted, a trailing '*' kept as a prefix search (Indonesian has no stemmer here). */
-static char *safe_fts_query(const char *typed)
-{
-    size_t len = strlen(typed);
-    char *out = malloc(len * 3 + 8), *o = out;
-    if (!out)
-        return NULL;
-    const char *p = typed;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        size_t n = (size_t)(p - start);
-        bool prefix = n > 1 && start[n - 1] == '*';
-        if (prefix)
-            n--;
-        if (o != out)
-            *o++ = ' ';
-        *o++ = '"';
-        for (size_t i = 0; i < n; i++) {
-            if (start[i] == '"')
-                *o++ = '"';
-            *o++ = start[i];
-        }
-        *o++ = '"';
-        if (prefix)
-            *o++ = '*';
-    }
-    *o = '\0';
-    return out;
-}
-
 json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
 {
     const char *typed = arg_str(args, "query");
@@ -216,9 +180,14 @@ json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reaso
         snprintf(reason, rl, "nothing to search for");
         return NULL;
     }
-    char *query = safe_fts_query(typed);
-    sqlite3_stmt *st = query ? aduan_store_stmt(store, SQL_SEARCH) : NULL;
-    if (!st || !*query) {
+    /* the statement first: preparing it brings the index and its words up to date */
+    sqlite3_stmt *st = aduan_store_stmt(store, SQL_SEARCH);
+    char *query = st ? aduan_search_query(store, typed) : NULL;
+    if (!query) {
+        snprintf(reason, rl, "search failed: %s", aduan_store_errmsg(store));
+        return NULL;
+    }
+    if (!*query) {
         free(query);
         snprintf(reason, rl, "nothing to search for");
         return NULL;

@@ -4,6 +4,7 @@
     edited once released: a change is a new entry at the end (the schema's version is the
     length of this list). */
 #include "schema.h"
+#include "search.h"
 
 #include <stddef.h>
 
@@ -168,7 +169,7 @@ static const char *const migrations[] = {
 
     /* full-text search over what citizens wrote; no Indonesian stemmer: prefix queries */
     "CREATE VIRTUAL TABLE message_fts USING fts5(subject, body, content='message',"
-    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "  content_rowid='id', tokenize='" ADUAN_SEARCH_TOKENIZER "');"
     "CREATE TRIGGER message_fts_insert AFTER INSERT ON message WHEN new.direction = 'in'"
     "  BEGIN INSERT INTO message_fts(rowid, subject, body)"
     "  VALUES (new.id, new.subject, new.body); END;"
@@ -405,6 +406,14 @@ static const char *const migrations[] = {
     "ALTER TABLE outbox_v8 RENAME TO outbox;"
     OUTBOX_INDEXES
     OUTBOX_TALLY_TRIGGERS,
+
+    /* 9: the words the search index holds, for prefix queries (search.h says why); from
+       now on filled where the index is filled (store.c's index_range) */
+    "CREATE TABLE search_term (term TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE temp.message_fts_words USING fts5vocab(main, message_fts, 'row');"
+    "INSERT INTO search_term SELECT term FROM temp.message_fts_words"
+    "  WHERE term NOT GLOB '[0-9]*';"
+    "DROP TABLE temp.message_fts_words;",
 };
 
 size_t aduan_schema_migration_count(void)

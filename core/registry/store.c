@@ -16,6 +16,7 @@
 #include "aduan/hash.h"
 #include "aduan/log.h"
 #include "schema.h"
+#include "search.h"
 
 /*  The checkpointer: a thread with its own connection that copies the WAL back into the
     database file every CHECKPOINT_MS (PASSIVE: it never blocks the writer). Done inside a
@@ -64,6 +65,7 @@ struct aduan_store {
     aduan_event_t *events;     /* in order of occurrence */
     aduan_event_t **events_tail;
     const struct aduan_outbox_handout *handout;
+    aduan_search_t *search;    /* message_fts's tokenizer (search.c) */
 };
 
 typedef struct {
@@ -292,6 +294,10 @@ int aduan_store_open(const char *state_dir, const aduan_config_t *config,
     if (migrate(self, reason, reasonlen) != 0)
         goto fail;
     exec(self, "PRAGMA foreign_keys=ON"); /* cannot fail outside a transaction */
+    if (!(self->search = aduan_search_new(self->db))) {
+        snprintf(reason, reasonlen, "%s: SQLite has no FTS5 tokenizer for the search", path);
+        goto fail;
+    }
     checkpointer_start(&self->checkpointer, path);
     if (self->checkpointer.running)
         sqlite3_wal_hook(self->db, wal_grew, &self->checkpointer); /* no checkpoint inline */
@@ -309,6 +315,7 @@ void aduan_store_close(aduan_store_t **store_p)
         return;
     checkpointer_stop(&self->checkpointer);
     zhashx_destroy(&self->statements);
+    aduan_search_destroy(&self->search);
     aduan_event_list_free(&self->events);
     if (self->db)
         sqlite3_close(self->db);
@@ -443,6 +450,8 @@ static int index_range(aduan_store_t *self, int limit)
         return -1;
     int indexed = sqlite3_changes(self->db);
     sqlite3_reset(st);
+    if (aduan_search_record_words(self, from, upto) != 0)
+        return -1;
     st = aduan_store_stmt(self, SQL_INDEX_DONE);
     if (!st)
         return -1;
@@ -482,6 +491,11 @@ int aduan_store_index_some(aduan_store_t *self, int limit)
     }
     self->indexing = false;
     return rc;
+}
+
+aduan_search_t *aduan_store_search(aduan_store_t *self)
+{
+    return self->search;
 }
 
 sqlite3 *aduan_store_db(aduan_store_t *self)

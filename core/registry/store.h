@@ -60,6 +60,8 @@ int aduan_store_index_pending(aduan_store_t *self);
 int aduan_store_index_some(aduan_store_t *self, int limit);
 
 /* Borrowed handles for the registry modules. */
+struct aduan_search;
+struct aduan_search *aduan_store_search(aduan_store_t *self);
 sqlite3 *aduan_store_db(aduan_store_t *self);
 const aduan_config_t *aduan_store_config(aduan_store_t *self);
 int64_t aduan_store_now_ms(aduan_store_t *self);

@@ -8,6 +8,7 @@
 
 #include "aduan/hash.h"
 #include "schema.h"
+#include "search.h"
 
 #define CITIZEN_SMS "+6285712345678"
 #define CITIZEN_MAIL "budi.santoso@example.org"
@@ -719,6 +720,77 @@ static void test_search(void **state)
     assert_true(strlen(reason) > 0);
 }
 
+/* A prefix is read as the OR of the indexed words that start with it (search.h): the same
+   tickets FTS5's own prefix finds, newest first, without merging every word's list. */
+static void test_search_prefix_words(void **state)
+{
+    reg_fixture_t *f = *state;
+    aduan_intake_result_t r;
+    reg_complaint(f, "email", "p:1", CITIZEN_MAIL, "Mohon perbaikan jalan desa", &r);
+    reg_complaint(f, "sms", "p:2", CITIZEN_SMS, "Lampu belum DIPERBAIKI, tolong Perbaiki", &r);
+    reg_complaint(f, "sms", "p:3", "+6281300000003", "Perbaikannya kapan? Hubungi 081234567",
+                  &r);
+    reg_complaint(f, "sms", "p:4", "+6281300000004", "P\xc3\xa9rbaikan atap e-KTP", &r);
+    assert_true(aduan_store_index_pending(f->store) >= 0);
+
+    static const struct {
+        const char *typed, *query;
+    } means[] = {
+        /* diacritics and case folded as the index folds them; 'diperbaiki' is not one */
+        {"perbaik*", "(\"perbaikan\" OR \"perbaikannya\" OR \"perbaiki\")"},
+        {"jalan Perbaikan*", "\"jalan\" AND (\"perbaikan\" OR \"perbaikannya\")"},
+        /* left to FTS5: a number, a phrase, a prefix no word has */
+        {"0812*", "\"0812\"*"},
+        {"e-kt*", "\"e-kt\"*"},
+        {"zzz*", "\"zzz\"*"},
+        {"perbaikan", "\"perbaikan\""},
+    };
+    for (size_t i = 0; i < sizeof means / sizeof means[0]; i++) {
+        char *query = aduan_search_query(f->store, means[i].typed);
+        assert_non_null(query);
+        if (strcmp(query, means[i].query) != 0)
+            fail_msg("[%s] became [%s], not [%s]", means[i].typed, query, means[i].query);
+        free(query);
+    }
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM search_term WHERE term GLOB '[0-9]*'"),
+                     0);
+    /* the same tickets as FTS5's own prefix */
+    assert_int_equal(hits(f, "perbaik*"), 4);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM message_fts"
+                                " WHERE message_fts MATCH '\"perbaik\"*'"), 4);
+    assert_int_equal(hits(f, "0812*"), 1);
+    assert_int_equal(hits(f, "e-kt*"), 1);
+
+    /* a word that came after the last index run is found: searching indexes it first */
+    reg_complaint(f, "sms", "p:5", "+6281300000005", "tolong perbaikin lampunya", &r);
+    assert_int_equal(hits(f, "perbaik*"), 5);
+
+    /* more words than ADUAN_SEARCH_PREFIX_WORDS: FTS5 takes the prefix itself */
+    char text[ADUAN_SEARCH_PREFIX_WORDS * 6 + 8] = "", word[8];
+    for (int i = 0; i <= ADUAN_SEARCH_PREFIX_WORDS; i++) {
+        snprintf(word, sizeof word, "kx%c%c ", 'a' + i / 26, 'a' + i % 26);
+        strcat(text, word);
+    }
+    reg_complaint(f, "sms", "p:6", "+6281300000006", text, &r);
+    assert_true(aduan_store_index_pending(f->store) >= 0);
+    char *query = aduan_search_query(f->store, "kx*");
+    assert_string_equal(query, "\"kx\"*");
+    free(query);
+    assert_int_equal(hits(f, "kx*"), 1);
+    assert_int_equal(hits(f, "kxa*"), 1); /* 26 words: read through the list */
+    /* the last 13 words (kxca..kxcm), in the index's order */
+    char expected[256] = "(";
+    for (int i = 2 * 26; i <= ADUAN_SEARCH_PREFIX_WORDS; i++) {
+        snprintf(word, sizeof word, "\"kxc%c\"", 'a' + i % 26);
+        strcat(expected, i > 2 * 26 ? " OR " : "");
+        strcat(expected, word);
+    }
+    strcat(expected, ")");
+    query = aduan_search_query(f->store, "kxc*");
+    assert_string_equal(query, expected);
+    free(query);
+}
+
 /* ---- events ------------------------------------------------------------------------------ */
 
 /* Takes one intake in its own transaction and returns the events it left (caller frees). */
@@ -869,24 +941,25 @@ static void test_schema_current_reopens(void **state)
     assert_int_equal(reg_int(f, "PRAGMA user_version"), (int)aduan_schema_migration_count());
 }
 
+/* A registry as schema `version` left it, holding rows, closed. */
+static void write_registry_at(reg_fixture_t *f, int version, const char *rows)
+{
+    sqlite3 *db = raw_registry(f);
+    char *err = NULL, sql[64];
+    for (size_t v = 0; v < (size_t)version; v++)
+        if (sqlite3_exec(db, aduan_schema_migration(v), NULL, NULL, &err) != SQLITE_OK)
+            fail_msg("migration %zu: %s", v + 1, err);
+    if (sqlite3_exec(db, rows, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("a schema %d registry: %s", version, err);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A registry written by schema 7 (an office that upgrades): migration 8 copies intake and
    outbox to change their CHECKs. Every row stays, with the same id, so the calls that
    invited a caller by SMS still find their outbox item; the counts, the indexes and the
    triggers are back; the rules still refuse what they refused. */
-/* A registry as schema 7 left it, holding rows, closed. */
-static void write_registry_7(reg_fixture_t *f, const char *rows)
-{
-    sqlite3 *db = raw_registry(f);
-    for (size_t v = 0; v < 7; v++)
-        assert_int_equal(sqlite3_exec(db, aduan_schema_migration(v), NULL, NULL, NULL),
-                         SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, rows, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("a schema 7 registry: %s", err);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_schema_migrates_a_7_registry(void **state)
 {
     reg_fixture_t *f = *state;
@@ -904,7 +977,7 @@ static void test_schema_migrates_a_7_registry(void **state)
         "  (12, 2, 'notice', 'email', 'sari@example.id', 'Baru', 'n2', 0, 'failed', 0, 2);"
         "INSERT INTO call_log(record, at, logged_at, from_addr, status, mobile, invite_outbox_id)"
         "  VALUES ('r1', 1, 1, '+6281234567890', 'answered', 1, 10);";
-    write_registry_7(f, rows);
+    write_registry_at(f, 7, rows);
 
     reg_open(f);
     assert_int_equal(reg_int(f, "PRAGMA user_version"), (int)aduan_schema_migration_count());
@@ -940,14 +1013,41 @@ static void test_schema_migrates_a_7_registry(void **state)
                      SQLITE_CONSTRAINT); /* a call still refers to it */
 }
 
+/* A registry written by schema 8 holds an index but not its words: migration 9 takes them
+   from the index itself, without the words that start with a digit, and a prefix is read
+   through them at once. */
+static void test_schema_migrates_words_of_an_8_registry(void **state)
+{
+    reg_fixture_t *f = *state;
+    write_registry_at(
+        f, 8,
+        "INSERT INTO complaint(id, ticket, channel, from_addr, received_at, state, updated_at)"
+        "  VALUES (1, 'ADU-2026-00001', 'sms', '+6281234567890', 1, 'registered', 1);"
+        "INSERT INTO message(id, complaint_id, direction, at, channel, subject, body) VALUES"
+        "  (1, 1, 'in', 1, 'sms', 'Izin', 'Perbaikan jalan 0812'),"
+        "  (2, 1, 'out', 2, 'sms', '', 'Pemberitahuan');"
+        "INSERT INTO message_fts(rowid, subject, body)"
+        "  SELECT id, subject, body FROM message WHERE direction = 'in';"
+        "UPDATE search_progress SET indexed_upto = 2;");
+    reg_open(f);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM search_term"), 3);
+    assert_int_equal(reg_int(f, "SELECT count(*) FROM search_term"
+                                " WHERE term IN ('izin', 'perbaikan', 'jalan')"), 3);
+    char *query = aduan_search_query(f->store, "perbaik*");
+    assert_string_equal(query, "(\"perbaikan\")");
+    free(query);
+    assert_int_equal(hits(f, "perbaik*"), 1);
+}
+
 /* A reference already broken before the upgrade (a row changed by hand with foreign keys
    off): migration 8 is refused, with the row named, and the registry is left as it was
    rather than copied over it. */
 static void test_schema_migration_refused_on_a_broken_reference(void **state)
 {
     reg_fixture_t *f = *state;
-    write_registry_7(f, "INSERT INTO call_log(record, at, logged_at, status, invite_outbox_id)"
-                        "  VALUES ('r1', 1, 1, 'missed', 99);");
+    write_registry_at(f, 7,
+                      "INSERT INTO call_log(record, at, logged_at, status, invite_outbox_id)"
+                      "  VALUES ('r1', 1, 1, 'missed', 99);");
     char reason[512] = "";
     aduan_store_t *store = NULL;
     assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason,
@@ -1177,12 +1277,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attachments_content_addressed, reg_setup,
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_search, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_search_prefix_words, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_events, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_newer_refused, reg_setup_closed,
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_current_reopens, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_migrates_a_7_registry, reg_setup_closed,
                                         reg_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_migrates_words_of_an_8_registry,
+                                        reg_setup_closed, reg_teardown),
         cmocka_unit_test_setup_teardown(test_schema_migration_refused_on_a_broken_reference,
                                         reg_setup_closed, reg_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_intent_refused, reg_setup, reg_teardown),
