@@ -24,13 +24,19 @@
     " subject, body, message_id, in_reply_to, refs, automatic, status, attempts,"           \
     " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"   \
     " ?12, ?13, ?14, ?16, ?17, ?15)"
-#define SQL_DUE                                                                            \
+/*  Due now, oldest first, then what was planned past the horizon (planning_horizon_ms):
+    two ranges of the due index, merged. As one condition with OR, SQLite walked every entry
+    of the channel in the index to find the second range, the items in flight included:
+    with 300 in flight and nothing due, 2,116 VM steps and about 50 us, asked once per
+    channel at every turn under load; now a few steps and 3 us. */
+#define SQL_DUE_PART(range)                                                                \
     "SELECT o.id, o.kind, o.channel, o.account, o.to_addr, o.to_name, o.subject, o.body,"   \
-    " o.message_id, o.in_reply_to, o.refs, o.automatic, o.attempts, c.ticket, o.status"     \
-    " FROM outbox o LEFT JOIN complaint c ON c.id = o.complaint_id"                         \
-    " WHERE o.channel = ?1 AND o.status IN ('pending','sending')"                           \
-    " AND (o.next_attempt_at <= ?2 OR o.next_attempt_at > ?4)"                            \
-    " ORDER BY o.next_attempt_at LIMIT ?3"
+    " o.message_id, o.in_reply_to, o.refs, o.automatic, o.attempts, c.ticket, o.status,"    \
+    " o.next_attempt_at FROM outbox o LEFT JOIN complaint c ON c.id = o.complaint_id"       \
+    " WHERE o.channel = ?1 AND o.status IN ('pending','sending') AND " range
+#define SQL_DUE                                                                            \
+    SQL_DUE_PART("o.next_attempt_at <= ?2") " UNION ALL "                                   \
+    SQL_DUE_PART("o.next_attempt_at > ?4") " ORDER BY next_attempt_at LIMIT ?3"
 #define SQL_NEXT_DUE                                                                       \
     "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1"                            \
     " AND status IN ('pending','sending')"

@@ -518,6 +518,47 @@ static void test_retry_now_when_back(void **state)
     assert_int_equal(full_scan_steps(f, "SELECT o.id, o.kind"), 0);
 }
 
+/* VM steps the store's statements that begin with sql ran since the last call. */
+static int64_t vm_steps_since(reg_fixture_t *f, const char *sql)
+{
+    int64_t steps = 0;
+    sqlite3 *db = aduan_store_db(f->store);
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+        if (strncmp(sqlite3_sql(st), sql, strlen(sql)) == 0)
+            steps += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+    return steps;
+}
+
+/*  Asking what is due reads what is due, not the items in flight: under load an adapter has
+    hundreds, and the question is asked at every turn. */
+static void test_due_reads_only_what_is_due(void **state)
+{
+    reg_fixture_t *f = *state;
+    enum { IN_FLIGHT = 300 };
+    int64_t id;
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        char to[32];
+        snprintf(to, sizeof to, "+62811%08d", i);
+        queue(f, "sms", to, "response", &id);
+        mark_sending(f, id);
+    }
+    due_t d = {0};
+    due_on(f, "sms", 10, &d); /* prepares the statement */
+    vm_steps_since(f, "SELECT o.id, o.kind");
+    due_on(f, "sms", 10, &d);
+    assert_int_equal(d.count, 0);
+    int64_t idle = vm_steps_since(f, "SELECT o.id, o.kind");
+    if (idle >= IN_FLIGHT)
+        fail_msg("%lld VM steps to find nothing due among %d items in flight",
+                 (long long)idle, IN_FLIGHT);
+    /* one due among them is found, with as few */
+    queue(f, "sms", "+6281199999999", "response", &id);
+    due_on(f, "sms", 10, &d);
+    assert_int_equal(d.count, 1);
+    assert_int_equal(d.id[0], id);
+    assert_true(vm_steps_since(f, "SELECT o.id, o.kind") < IN_FLIGHT);
+}
+
 /*  The clock stepped back (set by hand, a dead CMOS battery put right): a retry planned at
     the old time is due now, not a day later; stepped forward, it is simply due. */
 static void test_clock_stepped_back_and_forward(void **state)
@@ -806,6 +847,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retry_delay_schedule, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_each_due_by_channel, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_due_reads_only_what_is_due, reg_setup,
+                                        reg_teardown),
         cmocka_unit_test_setup_teardown(test_clock_stepped_back_and_forward, reg_setup,
                                         reg_teardown),
         cmocka_unit_test_setup_teardown(test_deliver_fields, reg_setup, reg_teardown),
