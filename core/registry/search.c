@@ -74,11 +74,14 @@ static int collect_word(void *words, int flags, const char *token, int len, int 
     (void)flags, (void)start, (void)end;
     if (len <= 0 || starts_with_digit(token))
         return SQLITE_OK;
-    char *word = strndup(token, (size_t)len);
+    char buffer[128], *word = (size_t)len < sizeof buffer ? buffer : malloc((size_t)len + 1);
     if (!word)
         return SQLITE_NOMEM;
+    memcpy(word, token, (size_t)len);
+    word[len] = '\0';
     zhashx_insert(words, word, words); /* the hash keeps its own copy; the item is unused */
-    free(word);
+    if (word != buffer)
+        free(word);
     return SQLITE_OK;
 }
 
