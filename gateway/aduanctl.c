@@ -225,9 +225,11 @@ static const command_t commands[] = {
         .request = "stats",
         .synopsis = "stats",
         .summary = "counts, outbox, connected adapters, the core's counters",
-        .help = "Shows the registry's totals, complaints by status and by channel, the\n"
-                "outbox per channel and status, the adapters connected now, the core's\n"
-                "counters since it started, and the last error it met.",
+        .help = "Shows the registry's totals (with how many messages the search index has\n"
+                "still to take: it is filled just after each acknowledgement), complaints\n"
+                "by status and by channel, the outbox per channel and status, the adapters\n"
+                "connected now, the core's counters since it started, and the last error\n"
+                "it met.",
         .print = print_stats,
         .needs_config = true,
     },

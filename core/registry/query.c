@@ -230,13 +230,17 @@ json_t *aduan_query_search(aduan_store_t *store, const json_t *args, char *reaso
     " " ISO("(SELECT min(o.created_at) FROM outbox o WHERE o.channel = t.channel"            \
             " AND o.status IN ('pending','sending') AND o.status = t.status)") " END"        \
     " AS oldest FROM outbox_tally t WHERE t.count > 0 ORDER BY t.channel, t.status"
-/* intakes and quarantined items are never deleted: the last id is their number */
+/* intakes and quarantined items are never deleted: the last id is their number. The
+   search index is filled after the ACKs (store.h): how many messages it has still to take
+   (a search takes them first; a flood leaves thousands for the core's idle time). */
 #define SQL_STATS_TOTALS                                                                   \
     "SELECT (SELECT coalesce(sum(count), 0) FROM complaint_tally) AS complaints,"           \
     " (SELECT coalesce(max(id), 0) FROM intake) AS intakes,"                                \
     " (SELECT coalesce(max(id), 0) FROM quarantine) AS quarantined,"                        \
     " (SELECT coalesce(sum(count), 0) FROM outbox_tally"                                    \
-    "  WHERE status IN ('pending','sending')) AS outbox_waiting"
+    "  WHERE status IN ('pending','sending')) AS outbox_waiting,"                           \
+    " (SELECT count(*) FROM message WHERE id > (SELECT indexed_upto FROM search_progress)"   \
+    "  AND direction = 'in') AS search_index_behind"
 
 json_t *aduan_query_stats(aduan_store_t *store, const json_t *args, char *reason, size_t rl)
 {

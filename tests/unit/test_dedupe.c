@@ -1225,6 +1225,8 @@ static void test_stats_counts_follow_the_rows(void **state)
     assert_int_equal(json_integer_value(json_object_get(stats, "outbox_waiting")),
                      reg_int(f, "SELECT count(*) FROM outbox WHERE status IN"
                                 " ('pending','sending')"));
+    /* five messages in and no index run yet (nobody searched) */
+    assert_int_equal(json_integer_value(json_object_get(stats, "search_index_behind")), 5);
 
     const json_t *by_status = json_object_get(stats, "by_status");
     assert_int_equal(json_array_size(by_status),
@@ -1252,6 +1254,18 @@ static void test_stats_counts_follow_the_rows(void **state)
         bool waiting = strcmp(status, "pending") == 0 || strcmp(status, "sending") == 0;
         assert_int_equal(json_is_string(json_object_get(row, "oldest")), waiting);
     }
+    json_decref(stats);
+
+    /* an index run takes them; what we send is not indexed, so never counted */
+    assert_int_equal(aduan_store_index_pending(f->store), 5);
+    assert_int_equal(reg_exec(f,
+                              "INSERT INTO message(complaint_id, direction, at, channel, body)"
+                              "  VALUES (1, 'out', 1, 'sms', 'Terima kasih')",
+                              err, sizeof err),
+                     SQLITE_OK);
+    stats = aduan_query_stats(f->store, NULL, reason, sizeof reason);
+    assert_non_null(stats);
+    assert_int_equal(json_integer_value(json_object_get(stats, "search_index_behind")), 0);
     json_decref(stats);
 }
 
