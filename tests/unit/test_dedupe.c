@@ -897,6 +897,28 @@ static sqlite3 *raw_registry(reg_fixture_t *f)
     return db;
 }
 
+/* The one integer a query of the raw registry file answers. */
+static int raw_int(reg_fixture_t *f, const char *sql)
+{
+    sqlite3 *db = raw_registry(f);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int value = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return value;
+}
+
+/* The store refuses to open the registry; its reason is left in reason. */
+static void assert_open_refused(reg_fixture_t *f, char *reason, size_t reasonlen)
+{
+    aduan_store_t *store = (aduan_store_t *)reason; /* must be reset to NULL */
+    assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason, reasonlen),
+                     -1);
+    assert_null(store);
+}
+
 static void test_schema_newer_refused(void **state)
 {
     reg_fixture_t *f = *state;
@@ -905,27 +927,13 @@ static void test_schema_newer_refused(void **state)
     sqlite3_close(db);
 
     char reason[512] = "";
-    aduan_store_t *store = (aduan_store_t *)&reason; /* must be reset to NULL */
-    assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason,
-                                      sizeof reason),
-                     -1);
-    assert_null(store);
+    assert_open_refused(f, reason, sizeof reason);
     assert_non_null(strstr(reason, "99"));
     assert_non_null(strstr(reason, "version"));
 
     /* and it was not touched */
-    db = raw_registry(f);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 99);
-    sqlite3_finalize(st);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), 99);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master"), 0);
 }
 
 static void test_schema_current_reopens(void **state)
@@ -1049,26 +1057,12 @@ static void test_schema_migration_refused_on_a_broken_reference(void **state)
                       "INSERT INTO call_log(record, at, logged_at, status, invite_outbox_id)"
                       "  VALUES ('r1', 1, 1, 'missed', 99);");
     char reason[512] = "";
-    aduan_store_t *store = NULL;
-    assert_int_equal(aduan_store_open(f->dir, f->config, &f->clock, &store, reason,
-                                      sizeof reason),
-                     -1);
-    assert_null(store);
+    assert_open_refused(f, reason, sizeof reason);
     assert_non_null(strstr(reason, "schema version 8"));
     assert_non_null(strstr(reason, "call_log row 1 refers to a missing outbox row"));
-    sqlite3 *db = raw_registry(f);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 7);
-    sqlite3_finalize(st);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master"
-                                            " WHERE name = 'outbox_v8'", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_v8'"),
+                     0);
 }
 
 /* ---- what cannot be taken ------------------------------------------------------------ */

@@ -461,15 +461,22 @@ static void test_temporary_backoff(void **state)
     assert_int_equal(count_notices(f), 0);
 }
 
-/* Rows read by full-table scans so far by the store's statements that begin with sql. */
-static int64_t full_scan_steps(reg_fixture_t *f, const char *sql)
+/* A counter (SQLITE_STMTSTATUS_*) summed over the store's statements that begin with sql,
+   and reset with it when reset is 1. */
+static int64_t statements_status(reg_fixture_t *f, const char *sql, int counter, int reset)
 {
-    int64_t steps = 0;
+    int64_t sum = 0;
     sqlite3 *db = aduan_store_db(f->store);
     for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
         if (strncmp(sqlite3_sql(st), sql, strlen(sql)) == 0)
-            steps += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
-    return steps;
+            sum += sqlite3_stmt_status(st, counter, reset);
+    return sum;
+}
+
+/* Rows read by full-table scans so far by the store's statements that begin with sql. */
+static int64_t full_scan_steps(reg_fixture_t *f, const char *sql)
+{
+    return statements_status(f, sql, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
 }
 
 /*  The channel's adapter is back (HELLO): what a backoff holds after a failure is due at
@@ -521,12 +528,7 @@ static void test_retry_now_when_back(void **state)
 /* VM steps the store's statements that begin with sql ran since the last call. */
 static int64_t vm_steps_since(reg_fixture_t *f, const char *sql)
 {
-    int64_t steps = 0;
-    sqlite3 *db = aduan_store_db(f->store);
-    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
-        if (strncmp(sqlite3_sql(st), sql, strlen(sql)) == 0)
-            steps += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
-    return steps;
+    return statements_status(f, sql, SQLITE_STMTSTATUS_VM_STEP, 1);
 }
 
 /*  Asking what is due reads what is due, not the items in flight: under load an adapter has
