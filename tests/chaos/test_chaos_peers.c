@@ -483,15 +483,64 @@ static bool caught_up(fixture_t *f, char *why, size_t whylen)
     return done;
 }
 
+/* The lines of the file at path that hold needle and not skip (NULL: none), to stderr. */
+static void print_lines_with(const char *title, const char *path, const char *needle,
+                             const char *skip)
+{
+    char *text = h_read_file(path);
+    fprintf(stderr, "---- %s (%s) ----\n", title, path);
+    for (char *line = text, *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        if (strstr(line, needle) && !(skip && strstr(line, skip)))
+            fprintf(stderr, "%.300s\n", line);
+    }
+    free(text);
+}
+
+/*  For a late catch-up: when Postfix handed each mail to Dovecot, when Dovecot saved it
+    and the channel logged in, and what the email channel last said of itself, so that the
+    log tells which side held a mail: the mail server's queue, or the channel. */
+static void print_mail_trail(const fixture_t *f)
+{
+    if (!f->mail)
+        return;
+    char path[400], needle[200];
+    snprintf(path, sizeof path, "%s/postfix/maillog", f->office.world);
+    snprintf(needle, sizeof needle, "to=<%s>", f->office.user);
+    /* while Dovecot is away each mail is refused once a second: those lines say nothing
+       the sent lines' delays do not */
+    print_lines_with("Postfix's deliveries to the office, refusals left out", path, needle,
+                     "Connection refused");
+    snprintf(path, sizeof path, "%s/dovecot/dovecot.log", f->office.world);
+    print_lines_with("Dovecot on the office's mailbox", path, f->office.user, NULL);
+    print_lines_with("the email channel's log", f->env->log, " I email ", " email sent ");
+    json_t *stats = h_control_ok(f->env, "stats", NULL);
+    size_t i;
+    json_t *adapter;
+    json_array_foreach(json_object_get(stats, "adapters"), i, adapter)
+    {
+        if (strcmp(jstr(adapter, "channel"), "email") != 0)
+            continue;
+        char *text = json_dumps(adapter, JSON_COMPACT);
+        fprintf(stderr, "---- the email channel, as the core sees it ----\n%s\n", text);
+        free(text);
+    }
+    json_decref(stats);
+}
+
 /*  Waits for the catch-up after the peer's return at returned_at, answering the box
     adapter's heartbeats meanwhile; prints how long it took and fails over CATCH_UP_MS. */
 static int64_t wait_caught_up(fixture_t *f, const char *peer, int64_t returned_at)
 {
     char why[256] = "";
     while (!caught_up(f, why, sizeof why)) {
-        if (h_now_ms() - returned_at > OVERTIME_MS)
+        if (h_now_ms() - returned_at > OVERTIME_MS) {
+            print_mail_trail(f);
             fail_msg("%s back %lld ms ago, still not caught up: %s", peer,
                      (long long)(h_now_ms() - returned_at), why);
+        }
         h_adapter_pump(f->box, STEP_MS);
     }
     int64_t took = h_now_ms() - returned_at;
@@ -501,9 +550,11 @@ static int64_t wait_caught_up(fixture_t *f, const char *peer, int64_t returned_a
     if (json_array_size(list) != (size_t)f->count)
         fail_msg("%zu tickets for %d complaints", json_array_size(list), f->count);
     json_decref(list);
-    if (took > CATCH_UP_MS)
+    if (took > CATCH_UP_MS) {
+        print_mail_trail(f);
         fail_msg("%s: caught up only %lld ms after its return (more than %d ms)", peer,
                  (long long)took, CATCH_UP_MS);
+    }
     return took;
 }
 
