@@ -587,6 +587,9 @@ int aduan_adapter_run(const aduan_channel_t *channel, const aduan_config_t *conf
                 if (seen_absent) {
                     log_info(name, "source is back: opening it now");
                     reopen_at = now;
+                    /* the backoff the absence built up is over: a server that listens
+                       before it lets anyone in is asked again in a second, not a minute */
+                    reopen_wait = REOPEN_FIRST_MS;
                 }
                 looking = seen_absent = false;
             }

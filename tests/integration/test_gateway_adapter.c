@@ -6,7 +6,8 @@
     answered exactly once with a ticket; DELIVERs handed over and their RESULTs recorded;
     the channel's status reaching `stats`; a source that cannot be opened tried again; and
     the core killed with items in flight: after its restart they are sent again and
-    registered once. */
+    registered once. A second channel can say whether its source is there: back after an
+    absence and refusing its first open, it is opened again a second later. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,8 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     int failed_opens_left; /* open() fails this many times first */
+    bool absent;           /* present() says the source is gone, and open() fails */
+    int refusals_on_return; /* open() fails this many times once the source is back */
     int opens;
     int to_submit;         /* poll() submits this many, then waits for more */
     int submitted;
@@ -53,9 +56,11 @@ static void *t_open(const aduan_config_t *config, aduan_adapter_t *adapter, char
     (void)config;
     pthread_mutex_lock(&world.lock);
     world.opens++;
-    bool fail = world.failed_opens_left > 0;
-    if (fail)
+    bool fail = world.failed_opens_left > 0 || world.absent || world.refusals_on_return > 0;
+    if (world.failed_opens_left > 0)
         world.failed_opens_left--;
+    else if (!world.absent && world.refusals_on_return > 0)
+        world.refusals_on_return--;
     pthread_cond_broadcast(&world.changed);
     pthread_mutex_unlock(&world.lock);
     if (fail) {
@@ -130,6 +135,27 @@ static const aduan_channel_t test_channel = {
     .name = "test",
     .open = t_open,
     .poll = t_poll,
+    .answered = t_answered,
+    .deliver = t_deliver,
+    .status = t_status,
+    .close = t_close,
+};
+
+/* A source the runner can ask whether it is there (a server that listens, a modem). */
+static bool t_present(const aduan_config_t *config)
+{
+    (void)config;
+    pthread_mutex_lock(&world.lock);
+    bool there = !world.absent;
+    pthread_mutex_unlock(&world.lock);
+    return there;
+}
+
+static const aduan_channel_t present_channel = {
+    .name = "test",
+    .open = t_open,
+    .poll = t_poll,
+    .present = t_present,
     .answered = t_answered,
     .deliver = t_deliver,
     .status = t_status,
@@ -254,10 +280,51 @@ static void test_runner(void **state)
     h_env_destroy(&env);
 }
 
+/*  A source away long enough for the runner's backoff to grow (8 s after four failed
+    opens), back, and refusing its first open (a mail server that listens before it lets
+    anyone log in): the runner tries again a second later, as after any return, not after
+    the backoff the absence built up. */
+static void test_source_back_refuses_once(void **state)
+{
+    (void)state;
+    h_env_t *env = h_env_new(NULL);
+    assert_int_equal(h_daemon_start(env), 0);
+    aduan_config_t *config = NULL;
+    assert_int_equal(aduan_config_load(env->conf, &config, NULL), 0);
+    aduan_adapter_actor_config = config;
+    pthread_mutex_lock(&world.lock);
+    world.opens = world.submitted = world.to_submit = world.failed_opens_left = 0;
+    world.absent = true;
+    world.refusals_on_return = 1;
+    pthread_mutex_unlock(&world.lock);
+
+    zactor_t *actor = zactor_new(aduan_adapter_actor, (void *)&present_channel);
+    assert_non_null(actor);
+    /* opens at 0, 1, 3 and 7 s, each refused: the next would wait 16 s */
+    assert_true(wait_count(&world.opens, 4, 12000));
+    pthread_mutex_lock(&world.lock);
+    world.absent = false;
+    pthread_mutex_unlock(&world.lock);
+    int64_t back = h_now_ms();
+    /* noticed within a second and opened (refused), then opened again */
+    assert_true(wait_count(&world.opens, 6, 30000));
+    int64_t took = h_now_ms() - back;
+    print_message("open after the source's return: %lld ms\n", (long long)took);
+    if (took > 5000)
+        fail_msg("the source was back; the runner opened it only after %lld ms", (long long)took);
+
+    zactor_destroy(&actor);
+    aduan_config_destroy(&config);
+    h_pass(env);
+    assert_int_equal(h_daemon_stop(env, H_STOP_MS), 0);
+    h_env_destroy(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runner),
+        cmocka_unit_test(test_source_back_refuses_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
