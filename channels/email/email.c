@@ -527,6 +527,11 @@ static int poll_mailbox(email_t *self)
         return IN_FLIGHT_AGAIN_MS;
     if (self->retry.n)
         return RETRY_AGAIN_MS;
+    /*  A server tells of new mail once, in the reply to whatever command runs when it
+        arrives, and an IDLE started later does not tell it again: a mail that came in
+        during our MOVE is told in the MOVE's reply, and we skip it. It is still found:
+        every MOVE files what an ACK answered, each ACK woke us (email_answered), and the
+        wake is drained only when the next poll starts, which searches again. */
     int64_t wait_s = self->config->email.poll_s;
     if (!self->config->email.idle || !email_imap_has_idle(self->imap))
         return (int)(wait_s * 1000);
