@@ -151,17 +151,6 @@ static bool t_present(const aduan_config_t *config)
     return there;
 }
 
-static const aduan_channel_t present_channel = {
-    .name = "test",
-    .open = t_open,
-    .poll = t_poll,
-    .present = t_present,
-    .answered = t_answered,
-    .deliver = t_deliver,
-    .status = t_status,
-    .close = t_close,
-};
-
 /* ---- helpers -------------------------------------------------------------------------- */
 
 /* Waits until field reaches want (the lock held while reading), at most timeout_ms. */
@@ -298,7 +287,10 @@ static void test_source_back_refuses_once(void **state)
     world.refusals_on_return = 1;
     pthread_mutex_unlock(&world.lock);
 
-    zactor_t *actor = zactor_new(aduan_adapter_actor, (void *)&present_channel);
+    /* the same channel, able to say whether its source is there */
+    aduan_channel_t present_channel = test_channel;
+    present_channel.present = t_present;
+    zactor_t *actor = zactor_new(aduan_adapter_actor, &present_channel);
     assert_non_null(actor);
     /* opens at 0, 1, 3 and 7 s, each refused: the next would wait 16 s */
     assert_true(wait_count(&world.opens, 4, 12000));
