@@ -692,23 +692,34 @@ static void dovecot_stop(fixture_t *f)
     }
 }
 
+/* A command of Postfix (postqueue) on the world's Postfix; its output to out (NULL: none). */
+static int postfix_tool(const fixture_t *f, const char *program, const char *arg,
+                        const char *out)
+{
+    char conf[300];
+    snprintf(conf, sizeof conf, "%s/postfix", f->office.world);
+    char *argv[] = {(char *)program, "-c", conf, (char *)arg, NULL};
+    pid_t pid = h_spawn(argv, out, NULL);
+    return pid > 0 ? h_wait_exit(pid, 10000) : -1;
+}
+
+/*  Dovecot started, and Postfix's queue flushed as an operator would: its queue manager
+    sets a mail aside for 60 s when it finds it still locked by the agent that has just
+    deferred it ("skipped, still being delivered"); a CI run saw the office's mail wait
+    there 106 s, which is Postfix's time, not the channel's. */
 static void dovecot_start(fixture_t *f)
 {
     assert_int_equal(dovecot_up(), 0); /* returns once Dovecot greets */
     f->dovecot_down = false;
+    assert_int_equal(postfix_tool(f, "/usr/sbin/postqueue", "-f", NULL), 0);
 }
 
 /* The office's mail waits in Postfix's queue, none of it refused. */
 static void dovecot_queued(fixture_t *f)
 {
-    char *argv[] = {"/usr/sbin/postqueue", "-c", NULL, "-p", NULL};
-    char conf[300], out[200];
-    snprintf(conf, sizeof conf, "%s/postfix", f->office.world);
-    argv[2] = conf;
+    char out[200];
     snprintf(out, sizeof out, "%s/postqueue.out", f->env->dir);
-    pid_t pid = h_spawn(argv, out, NULL);
-    assert_true(pid > 0);
-    assert_int_equal(h_wait_exit(pid, 10000), 0);
+    assert_int_equal(postfix_tool(f, "/usr/sbin/postqueue", "-p", out), 0);
     char *queue = h_read_file(out);
     int waiting = 0;
     for (const char *p = queue; (p = strstr(p, f->office.user)); p += strlen(f->office.user))

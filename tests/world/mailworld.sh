@@ -186,12 +186,9 @@ smtpd_sasl_path         = $W/dovecot/run/postfix-auth
 smtpd_sasl_auth_enable  = no
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 delay_warning_time      = 0
-# retries within seconds, as the tests wait: a deferred mail, and a delivery transport the
-# queue manager holds for failing (60 s by default: longer than a peer test's promise)
 queue_run_delay         = 1s
 minimal_backoff_time    = 1s
 maximal_backoff_time    = 5s
-transport_retry_time    = 1s
 EOF
     {
         echo "# service type  private unpriv  chroot  wakeup  maxproc command + args"
