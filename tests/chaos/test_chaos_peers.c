@@ -692,13 +692,12 @@ static void dovecot_stop(fixture_t *f)
     }
 }
 
-/* A command of Postfix (postqueue) on the world's Postfix; its output to out (NULL: none). */
-static int postfix_tool(const fixture_t *f, const char *program, const char *arg,
-                        const char *out)
+/* postqueue with one option on the world's Postfix; its output to out (NULL: none). */
+static int postqueue(const fixture_t *f, const char *option, const char *out)
 {
     char conf[300];
     snprintf(conf, sizeof conf, "%s/postfix", f->office.world);
-    char *argv[] = {(char *)program, "-c", conf, (char *)arg, NULL};
+    char *argv[] = {"/usr/sbin/postqueue", "-c", conf, (char *)option, NULL};
     pid_t pid = h_spawn(argv, out, NULL);
     return pid > 0 ? h_wait_exit(pid, 10000) : -1;
 }
@@ -711,7 +710,7 @@ static void dovecot_start(fixture_t *f)
 {
     assert_int_equal(dovecot_up(), 0); /* returns once Dovecot greets */
     f->dovecot_down = false;
-    assert_int_equal(postfix_tool(f, "/usr/sbin/postqueue", "-f", NULL), 0);
+    assert_int_equal(postqueue(f, "-f", NULL), 0);
 }
 
 /* The office's mail waits in Postfix's queue, none of it refused. */
@@ -719,7 +718,7 @@ static void dovecot_queued(fixture_t *f)
 {
     char out[200];
     snprintf(out, sizeof out, "%s/postqueue.out", f->env->dir);
-    assert_int_equal(postfix_tool(f, "/usr/sbin/postqueue", "-p", out), 0);
+    assert_int_equal(postqueue(f, "-p", out), 0);
     char *queue = h_read_file(out);
     int waiting = 0;
     for (const char *p = queue; (p = strstr(p, f->office.user)); p += strlen(f->office.user))
