@@ -56,11 +56,15 @@ static void *t_open(const aduan_config_t *config, aduan_adapter_t *adapter, char
     (void)config;
     pthread_mutex_lock(&world.lock);
     world.opens++;
-    bool fail = world.failed_opens_left > 0 || world.absent || world.refusals_on_return > 0;
+    bool fail = true;
     if (world.failed_opens_left > 0)
         world.failed_opens_left--;
-    else if (!world.absent && world.refusals_on_return > 0)
+    else if (world.absent)
+        ; /* gone: refused, and its refusals on return are still to come */
+    else if (world.refusals_on_return > 0)
         world.refusals_on_return--;
+    else
+        fail = false;
     pthread_cond_broadcast(&world.changed);
     pthread_mutex_unlock(&world.lock);
     if (fail) {
@@ -194,17 +198,34 @@ static json_t *test_adapter_stats(const h_env_t *env)
     return found;
 }
 
+/* The real daemon on a new state directory, and its configuration handed to the runner. */
+static h_env_t *daemon_up(const h_options_t *opts, aduan_config_t **config)
+{
+    h_env_t *env = h_env_new(opts);
+    assert_int_equal(h_daemon_start(env), 0);
+    assert_int_equal(aduan_config_load(env->conf, config, NULL), 0);
+    aduan_adapter_actor_config = *config;
+    return env;
+}
+
+/* The runner stopped, then the daemon, and the test's folder removed: it passed. */
+static void daemon_down(h_env_t **env_p, zactor_t **actor_p, aduan_config_t **config_p)
+{
+    zactor_destroy(actor_p);
+    aduan_config_destroy(config_p);
+    h_pass(*env_p);
+    assert_int_equal(h_daemon_stop(*env_p, H_STOP_MS), 0);
+    h_env_destroy(env_p);
+}
+
 /* ---- the test ------------------------------------------------------------------------- */
 
 static void test_runner(void **state)
 {
     (void)state;
     h_options_t opts = {.peer_timeout_ms = 3000, .retry_base_s = 1};
-    h_env_t *env = h_env_new(&opts);
-    assert_int_equal(h_daemon_start(env), 0);
     aduan_config_t *config = NULL;
-    assert_int_equal(aduan_config_load(env->conf, &config, NULL), 0);
-    aduan_adapter_actor_config = config;
+    h_env_t *env = daemon_up(&opts, &config);
 
     /* the source fails twice before it opens: tried again with backoff (1 s, 2 s) */
     world.failed_opens_left = 2;
@@ -262,11 +283,7 @@ static void test_runner(void **state)
         for (int m = 0; m < n; m++)
             assert_string_not_equal(world.tickets[n], world.tickets[m]);
 
-    zactor_destroy(&actor);
-    aduan_config_destroy(&config);
-    h_pass(env);
-    assert_int_equal(h_daemon_stop(env, H_STOP_MS), 0);
-    h_env_destroy(&env);
+    daemon_down(&env, &actor, &config);
 }
 
 /*  A source away long enough for the runner's backoff to grow (8 s after four failed
@@ -276,11 +293,8 @@ static void test_runner(void **state)
 static void test_source_back_refuses_once(void **state)
 {
     (void)state;
-    h_env_t *env = h_env_new(NULL);
-    assert_int_equal(h_daemon_start(env), 0);
     aduan_config_t *config = NULL;
-    assert_int_equal(aduan_config_load(env->conf, &config, NULL), 0);
-    aduan_adapter_actor_config = config;
+    h_env_t *env = daemon_up(NULL, &config);
     pthread_mutex_lock(&world.lock);
     world.opens = world.submitted = world.to_submit = world.failed_opens_left = 0;
     world.absent = true;
@@ -305,11 +319,7 @@ static void test_source_back_refuses_once(void **state)
     if (took > 5000)
         fail_msg("the source was back; the runner opened it only after %lld ms", (long long)took);
 
-    zactor_destroy(&actor);
-    aduan_config_destroy(&config);
-    h_pass(env);
-    assert_int_equal(h_daemon_stop(env, H_STOP_MS), 0);
-    h_env_destroy(&env);
+    daemon_down(&env, &actor, &config);
 }
 
 int main(void)
